@@ -1,0 +1,3 @@
+// Every table, one file per feature; drizzle-kit reads this to generate migrations.
+export * from "./system.ts";
+export * from "./admins.ts";

@@ -1,0 +1,47 @@
+// The single HTTP app factory: request ids, security headers, body limits,
+// one error shape, then every feature's routes.
+import { OpenAPIHono } from "@hono/zod-openapi";
+import { HTTPException } from "hono/http-exception";
+import type { AppContext } from "../app/context.ts";
+import { registerAuthRoutes } from "../modules/admins/auth.routes.ts";
+import { registerSystemRoutes } from "../modules/system/system.routes.ts";
+import { loadSession } from "./auth.ts";
+import { AppError, sendError, validationError } from "./errors.ts";
+import { accessLog, limitBody, requestId, securityHeaders } from "./middleware.ts";
+import { registerApiDocs } from "./openapi.ts";
+import { registerStaticAssets } from "./static.ts";
+import type { App, AppEnv } from "./types.ts";
+
+export function createHttpApp(ctx: AppContext): App {
+  const app: App = new OpenAPIHono<AppEnv>({
+    defaultHook: (result, c) => {
+      if (!result.success) return sendError(c, validationError(result.error as never, result.target));
+    },
+  });
+
+  app.use("*", requestId());
+  app.use("*", securityHeaders({ tls: ctx.config.tls !== "off" }));
+  app.use("*", accessLog(ctx));
+  app.use("/api/*", limitBody(ctx.config.bodyLimitBytes));
+  app.use("/api/*", loadSession(ctx));
+
+  registerSystemRoutes(app, ctx);
+  registerAuthRoutes(app, ctx);
+  registerApiDocs(app, ctx);
+  registerStaticAssets(app);
+
+  app.notFound((c) => sendError(c, new AppError("not_found", `nothing at ${c.req.method} ${c.req.path}`)));
+  app.onError((err, c) => {
+    if (err instanceof AppError) return sendError(c, err);
+    if (err instanceof SyntaxError || (err instanceof HTTPException && err.status === 400 && /JSON|Malformed/i.test(err.message))) {
+      return sendError(c, new AppError("malformed_json", "the request body is not valid JSON"));
+    }
+    if (err instanceof HTTPException) {
+      const code = err.status === 413 ? "payload_too_large" : err.status === 401 ? "unauthenticated" : err.status === 403 ? "forbidden" : err.status === 404 ? "not_found" : "bad_request";
+      return sendError(c, new AppError(code, err.message || code));
+    }
+    ctx.log.logger.error({ requestId: c.get("requestId"), err: { name: err.name, message: err.message, stack: err.stack } }, "unhandled error");
+    return sendError(c, new AppError("internal", "something went wrong on the server; the request id identifies it in the log"));
+  });
+  return app;
+}

@@ -1,0 +1,48 @@
+// The OpenAPI 3.1 document (built from the same zod route specs that validate
+// requests) and the offline interactive reference at /api/docs.
+import { errorBodySchema, errorCodes } from "./errors.ts";
+import type { App } from "./types.ts";
+import type { AppContext } from "../app/context.ts";
+
+const descriptions: Record<number, string> = {
+  400: "the request is not valid (details name each field and rule)",
+  401: "not signed in, or the credentials are wrong",
+  403: "signed in but not allowed (permission, CSRF token, or a password change is due)",
+  404: "no such resource",
+  409: "conflicts with the current state",
+  413: "the body is larger than allowed",
+  423: "the account is locked",
+  429: "too many requests",
+  500: "an unexpected error (the request id leads to the log line)",
+  503: "not ready",
+};
+
+/** Standard error responses for a route spec, all with the one error shape. */
+export function errorResponses(...statuses: number[]) {
+  const out: Record<number, { description: string; content: { "application/json": { schema: typeof errorBodySchema } } }> = {};
+  for (const s of statuses) out[s] = { description: descriptions[s] ?? "error", content: { "application/json": { schema: errorBodySchema } } };
+  return out;
+}
+
+export function registerApiDocs(app: App, ctx: AppContext) {
+  app.doc31("/api/openapi.json", {
+    openapi: "3.1.0",
+    info: {
+      title: "Outpost API",
+      version: ctx.version,
+      description:
+        "REST API of an Outpost server. Every error has the shape {\"error\":{\"code\",\"message\",\"details\"?,\"requestId\"}}. " +
+        `Error codes: ${Object.keys(errorCodes).join(", ")}.`,
+    },
+  });
+  app.get("/api/docs", (c) => {
+    c.header("Cache-Control", "no-cache");
+    return c.html(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Outpost API reference</title></head>
+<body><div id="app"></div>
+<script src="/api/docs/scalar.js"></script>
+<script src="/api-docs/init.js"></script>
+</body></html>`);
+  });
+}
