@@ -2,17 +2,27 @@
 export interface EmbeddedMigration { tag: string; folderMillis: number; bps: boolean; hash: string; sql: string[] }
 export const migrations: EmbeddedMigration[] = [
   {
-    "tag": "0000_lying_snowbird",
-    "folderMillis": 1795691802650,
+    "tag": "0000_init",
+    "folderMillis": 1795691951640,
     "bps": true,
-    "hash": "addb1f046154e5b8492382819fadb360e099f84ddfc97d98b465fbe6e60387d2",
+    "hash": "6e4f00b05496b350fdfbfd334f419f08d67634bbb95408f6e68d1084c8f418b6",
     "sql": [
       "CREATE TABLE `heartbeat` (\n\t`id` integer PRIMARY KEY NOT NULL,\n\t`at` integer NOT NULL\n);\n",
       "\nCREATE TABLE `settings` (\n\t`key` text PRIMARY KEY NOT NULL,\n\t`value` text NOT NULL,\n\t`updated_at` integer NOT NULL\n);\n",
       "\nCREATE TABLE `admin_sessions` (\n\t`id_hash` text PRIMARY KEY NOT NULL,\n\t`admin_id` text NOT NULL,\n\t`csrf_token` text NOT NULL,\n\t`created_at` integer NOT NULL,\n\t`last_seen_at` integer NOT NULL,\n\t`ip` text,\n\t`user_agent` text,\n\tFOREIGN KEY (`admin_id`) REFERENCES `administrators`(`id`) ON UPDATE no action ON DELETE cascade\n);\n",
       "\nCREATE INDEX `admin_sessions_admin_idx` ON `admin_sessions` (`admin_id`);",
       "\nCREATE TABLE `administrators` (\n\t`id` text PRIMARY KEY NOT NULL,\n\t`username` text NOT NULL,\n\t`name` text NOT NULL,\n\t`kind` text NOT NULL,\n\t`password_hash` text NOT NULL,\n\t`must_change_password` integer DEFAULT false NOT NULL,\n\t`created_at` integer NOT NULL,\n\t`updated_at` integer NOT NULL\n);\n",
-      "\nCREATE UNIQUE INDEX `administrators_username_unique` ON `administrators` (`username`);"
+      "\nCREATE UNIQUE INDEX `administrators_username_unique` ON `administrators` (`username`);",
+      "\nCREATE TABLE `network_administrators` (\n\t`network_id` text NOT NULL,\n\t`admin_id` text NOT NULL,\n\t`created_at` integer NOT NULL,\n\tPRIMARY KEY(`network_id`, `admin_id`),\n\tFOREIGN KEY (`network_id`) REFERENCES `networks`(`id`) ON UPDATE no action ON DELETE cascade,\n\tFOREIGN KEY (`admin_id`) REFERENCES `administrators`(`id`) ON UPDATE no action ON DELETE cascade\n);\n",
+      "\nCREATE INDEX `network_admins_admin_idx` ON `network_administrators` (`admin_id`);",
+      "\nCREATE TABLE `networks` (\n\t`id` text PRIMARY KEY NOT NULL,\n\t`name` text NOT NULL,\n\t`federation_domain` text,\n\t`read_receipts` integer DEFAULT true NOT NULL,\n\t`created_at` integer NOT NULL,\n\t`updated_at` integer NOT NULL\n);\n",
+      "\nCREATE TABLE `security_groups` (\n\t`id` text PRIMARY KEY NOT NULL,\n\t`network_id` text NOT NULL,\n\t`name` text NOT NULL,\n\t`is_default` integer DEFAULT false NOT NULL,\n\t`settings` text NOT NULL,\n\t`created_at` integer NOT NULL,\n\t`updated_at` integer NOT NULL,\n\tFOREIGN KEY (`network_id`) REFERENCES `networks`(`id`) ON UPDATE no action ON DELETE cascade\n);\n",
+      "\nCREATE UNIQUE INDEX `security_groups_name_uq` ON `security_groups` (`network_id`,`name`);",
+      "\nCREATE INDEX `security_groups_network_idx` ON `security_groups` (`network_id`);",
+      "\nCREATE TABLE `users` (\n\t`id` text PRIMARY KEY NOT NULL,\n\t`network_id` text NOT NULL,\n\t`username` text NOT NULL,\n\t`first_name` text DEFAULT '' NOT NULL,\n\t`last_name` text DEFAULT '' NOT NULL,\n\t`security_group_id` text NOT NULL,\n\t`status` text DEFAULT 'pending' NOT NULL,\n\t`type` text DEFAULT 'user' NOT NULL,\n\t`password_hash` text NOT NULL,\n\t`failed_sign_ins` integer DEFAULT 0 NOT NULL,\n\t`created_at` integer NOT NULL,\n\t`updated_at` integer NOT NULL,\n\tFOREIGN KEY (`network_id`) REFERENCES `networks`(`id`) ON UPDATE no action ON DELETE cascade,\n\tFOREIGN KEY (`security_group_id`) REFERENCES `security_groups`(`id`) ON UPDATE no action ON DELETE no action\n);\n",
+      "\nCREATE UNIQUE INDEX `users_network_username_uq` ON `users` (`network_id`,`username`);",
+      "\nCREATE INDEX `users_group_idx` ON `users` (`security_group_id`);",
+      "\nCREATE INDEX `users_network_status_idx` ON `users` (`network_id`,`status`);"
     ]
   }
 ];

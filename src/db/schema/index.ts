@@ -1,3 +1,4 @@
 // Every table, one file per feature; drizzle-kit reads this to generate migrations.
 export * from "./system.ts";
 export * from "./admins.ts";
+export * from "./directory.ts";
