@@ -64,12 +64,14 @@ export async function spawnServer(opts: { dataDir?: string; binary?: string; arg
   };
   void pump(proc.stdout);
   void pump(proc.stderr);
-  const url = `http://127.0.0.1:${port}`;
+  const tls = (opts.args ?? []).some((a) => a === "--tls" || a.startsWith("--tls="));
+  const url = `${tls ? "https" : "http"}://127.0.0.1:${port}`;
   const deadline = Date.now() + 15_000;
   for (;;) {
     if (proc.exitCode !== null) throw new Error(`server exited with ${proc.exitCode}:\n${out}`);
     try {
-      const r = await fetch(`${url}/readyz`);
+      // The test trusts whatever certificate the server made; pinning is tested with the cert itself.
+      const r = await fetch(`${url}/readyz`, tls ? ({ tls: { rejectUnauthorized: false } } as RequestInit) : {});
       if (r.ok) break;
     } catch {
       /* not listening yet */
