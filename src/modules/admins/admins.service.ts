@@ -5,6 +5,7 @@ import { eq } from "drizzle-orm";
 import { adminSessions, administrators } from "../../db/schema/index.ts";
 import type { AppContext } from "../../app/context.ts";
 import { AppError } from "../../http/errors.ts";
+import { hashPassword, verifyPassword } from "../../security/passwords.ts";
 
 export interface AdminPrincipal {
   id: string;
@@ -37,10 +38,6 @@ export function oneTimePassword(): string {
 
 export async function sha256Hex(text: string): Promise<string> {
   return hex(new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text))));
-}
-
-export function hashPassword(password: string): Promise<string> {
-  return Bun.password.hash(password, { algorithm: "argon2id" });
 }
 
 /** Administrator password policy (the super administrator can tighten it later). */
@@ -96,10 +93,10 @@ export async function signIn(ctx: AppContext, input: { username: string; passwor
   const admin = ctx.storage.read().select().from(administrators).where(eq(administrators.username, input.username)).get();
   if (!admin) {
     dummyHash ??= hashPassword(randomSecret());
-    await Bun.password.verify(input.password, await dummyHash);
+    await verifyPassword(input.password, await dummyHash);
     throw new AppError("invalid_credentials", "the username or password is wrong");
   }
-  if (!(await Bun.password.verify(input.password, admin.passwordHash))) {
+  if (!(await verifyPassword(input.password, admin.passwordHash))) {
     throw new AppError("invalid_credentials", "the username or password is wrong");
   }
   const sessionSecret = randomSecret(16);
@@ -152,12 +149,12 @@ export async function signOut(ctx: AppContext, sessionIdHash: string): Promise<v
 export async function changePassword(ctx: AppContext, principal: AdminPrincipal, input: { currentPassword: string; newPassword: string }): Promise<void> {
   const admin = ctx.storage.read().select().from(administrators).where(eq(administrators.id, principal.id)).get();
   if (!admin) throw new AppError("not_found", "this administrator no longer exists");
-  if (!(await Bun.password.verify(input.currentPassword, admin.passwordHash))) {
+  if (!(await verifyPassword(input.currentPassword, admin.passwordHash))) {
     throw new AppError("invalid_credentials", "the current password is wrong", [{ path: "currentPassword", rule: "matches", message: "the current password is wrong" }]);
   }
   const rule = checkAdminPassword(input.newPassword);
   if (rule) throw new AppError("validation_failed", `newPassword: ${rule}`, [{ path: "newPassword", rule: "password_policy", message: rule }]);
-  if (await Bun.password.verify(input.newPassword, admin.passwordHash)) {
+  if (await verifyPassword(input.newPassword, admin.passwordHash)) {
     throw new AppError("validation_failed", "newPassword: must differ from the current password", [{ path: "newPassword", rule: "not_reused", message: "must differ from the current password" }]);
   }
   const passwordHash = await hashPassword(input.newPassword);

@@ -5,6 +5,7 @@ import { and, eq } from "drizzle-orm";
 import type { AppContext } from "../../app/context.ts";
 import { users } from "../../db/schema/index.ts";
 import { AppError } from "../../http/errors.ts";
+import { hashPassword } from "../../security/passwords.ts";
 import { defaultSecurityGroup, getSecurityGroup } from "../security-groups/security-groups.service.ts";
 import { checkUserPassword } from "../security-groups/settings.ts";
 
@@ -46,7 +47,7 @@ export async function createUser(ctx: AppContext, input: CreateUserInput): Promi
   const group = input.securityGroupId ? getSecurityGroup(ctx, input.networkId, input.securityGroupId) : defaultSecurityGroup(ctx, input.networkId);
   const rule = checkUserPassword(input.password, group.settings.security.password);
   if (rule) throw new AppError("validation_failed", `password: ${rule}`, [{ path: "password", rule: "password_policy", message: rule }]);
-  const passwordHash = await Bun.password.hash(input.password, { algorithm: "argon2id" });
+  const passwordHash = await hashPassword(input.password);
   const now = new Date();
   const row = {
     id: crypto.randomUUID(),
