@@ -1,6 +1,15 @@
 // Byte helpers shared by the protocol module: encodings (hex, base64url, UTF-8),
 // concatenation, constant-time-ish comparison and the injectable random source.
 
+/**
+ * WebCrypto's typings accept only ArrayBuffer-backed views; our views may be typed with
+ * ArrayBufferLike (subarrays of anything). At runtime WebCrypto accepts them all except
+ * SharedArrayBuffer views, which this module never creates.
+ */
+export function buffer(bytes: Uint8Array): Uint8Array<ArrayBuffer> {
+  return bytes as Uint8Array<ArrayBuffer>;
+}
+
 export type RandomSource = (length: number) => Promise<Uint8Array>;
 
 /** The platform CSPRNG; WebCrypto caps one call at 65536 bytes, so larger draws are split. */
@@ -19,11 +28,11 @@ export const systemRandom: RandomSource = async (length) => {
  */
 export function seededRandom(seed: Uint8Array): RandomSource {
   let counter = 0;
-  const keyPromise = crypto.subtle.importKey("raw", seed, "HKDF", false, ["deriveBits"]);
+  const keyPromise = crypto.subtle.importKey("raw", buffer(seed), "HKDF", false, ["deriveBits"]);
   return async (length) => {
     const info = concatBytes(utf8("outpost/test-random"), u32be(counter++));
     const bits = await crypto.subtle.deriveBits(
-      { name: "HKDF", hash: "SHA-256", salt: new Uint8Array(0), info },
+      { name: "HKDF", hash: "SHA-256", salt: new Uint8Array(0), info: buffer(info) },
       await keyPromise,
       length * 8,
     );

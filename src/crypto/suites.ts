@@ -3,7 +3,7 @@
 // scalars drawn from an injectable random source, which makes test vectors reproducible.
 
 import { PacketError } from "./errors.ts";
-import { concatBytes, fromBase64url, systemRandom, type RandomSource } from "./bytes.ts";
+import { buffer, concatBytes, fromBase64url, systemRandom, type RandomSource } from "./bytes.ts";
 
 export const SUITE_IDS = ["x25519-ed25519-a256gcm-sha256", "p384-a256gcm-sha384"] as const;
 export type SuiteId = (typeof SUITE_IDS)[number];
@@ -99,13 +99,13 @@ async function importPair(suite: Suite, kind: "agreement" | "signature", scalar:
   const algorithm = kind === "signature" ? suite.signature : suite.agreement;
   const privateUsages: KeyUsage[] = kind === "signature" ? ["sign"] : ["deriveBits"];
   const publicUsages: KeyUsage[] = kind === "signature" ? ["verify"] : [];
-  const privateKey = await crypto.subtle.importKey("pkcs8", pkcs8(suite, kind, scalar), algorithm, true, privateUsages);
+  const privateKey = await crypto.subtle.importKey("pkcs8", buffer(pkcs8(suite, kind, scalar)), algorithm, true, privateUsages);
   const jwk = await crypto.subtle.exportKey("jwk", privateKey);
   const publicBytes =
     suite.code === 2
       ? concatBytes(Uint8Array.of(4), fromBase64url(jwk.x ?? ""), fromBase64url(jwk.y ?? ""))
       : fromBase64url(jwk.x ?? "");
-  const publicKey = await crypto.subtle.importKey("raw", publicBytes, algorithm, true, publicUsages);
+  const publicKey = await crypto.subtle.importKey("raw", buffer(publicBytes), algorithm, true, publicUsages);
   return { suite: suite.id, privateKey, publicKey, publicBytes, privateBytes: scalar.slice() };
 }
 
@@ -145,17 +145,17 @@ export async function importPublicKey(suiteId: SuiteId, kind: "agreement" | "sig
   const suite = getSuite(suiteId);
   if (bytes.length !== suite.publicKeyLength) throw new RangeError(`public key must be ${suite.publicKeyLength} bytes`);
   const algorithm = kind === "signature" ? suite.signature : suite.agreement;
-  return crypto.subtle.importKey("raw", bytes, algorithm, true, kind === "signature" ? ["verify"] : []);
+  return crypto.subtle.importKey("raw", buffer(bytes), algorithm, true, kind === "signature" ? ["verify"] : []);
 }
 
 export async function sign(suiteId: SuiteId, privateKey: CryptoKey, data: Uint8Array): Promise<Uint8Array> {
-  return new Uint8Array(await crypto.subtle.sign(getSuite(suiteId).signParams, privateKey, data));
+  return new Uint8Array(await crypto.subtle.sign(getSuite(suiteId).signParams, privateKey, buffer(data)));
 }
 
 export async function verify(suiteId: SuiteId, publicKey: CryptoKey, signature: Uint8Array, data: Uint8Array): Promise<boolean> {
   const suite = getSuite(suiteId);
   if (signature.length !== suite.signatureLength) return false;
-  return crypto.subtle.verify(suite.signParams, publicKey, signature, data);
+  return crypto.subtle.verify(suite.signParams, publicKey, buffer(signature), buffer(data));
 }
 
 /** ECDH / X25519; an all-zero X25519 output means a small-order peer key and is refused. */
@@ -168,17 +168,17 @@ export async function agree(suiteId: SuiteId, privateKey: CryptoKey, publicKey: 
 }
 
 export async function hkdf(suiteId: SuiteId, ikm: Uint8Array, salt: Uint8Array, info: Uint8Array, length: number): Promise<Uint8Array> {
-  const key = await crypto.subtle.importKey("raw", ikm, "HKDF", false, ["deriveBits"]);
-  const bits = await crypto.subtle.deriveBits({ name: "HKDF", hash: getSuite(suiteId).hash, salt, info }, key, length * 8);
+  const key = await crypto.subtle.importKey("raw", buffer(ikm), "HKDF", false, ["deriveBits"]);
+  const bits = await crypto.subtle.deriveBits({ name: "HKDF", hash: getSuite(suiteId).hash, salt: buffer(salt), info: buffer(info) }, key, length * 8);
   return new Uint8Array(bits);
 }
 
 export async function digest(suiteId: SuiteId, data: Uint8Array): Promise<Uint8Array> {
-  return new Uint8Array(await crypto.subtle.digest(getSuite(suiteId).hash, data));
+  return new Uint8Array(await crypto.subtle.digest(getSuite(suiteId).hash, buffer(data)));
 }
 
 export async function sha256(data: Uint8Array): Promise<Uint8Array> {
-  return new Uint8Array(await crypto.subtle.digest("SHA-256", data));
+  return new Uint8Array(await crypto.subtle.digest("SHA-256", buffer(data)));
 }
 
 export const AES_KEY_LENGTH = 32;
@@ -187,16 +187,16 @@ export const GCM_TAG_LENGTH = 16;
 
 function aesKey(key: Uint8Array, usage: KeyUsage): Promise<CryptoKey> {
   if (key.length !== AES_KEY_LENGTH) throw new RangeError("AES-256 key must be 32 bytes");
-  return crypto.subtle.importKey("raw", key, "AES-GCM", false, [usage]);
+  return crypto.subtle.importKey("raw", buffer(key), "AES-GCM", false, [usage]);
 }
 
 export async function aesGcmEncrypt(key: Uint8Array, iv: Uint8Array, plaintext: Uint8Array, aad: Uint8Array): Promise<Uint8Array> {
   const cryptoKey = await aesKey(key, "encrypt");
-  return new Uint8Array(await crypto.subtle.encrypt({ name: "AES-GCM", iv, additionalData: aad }, cryptoKey, plaintext));
+  return new Uint8Array(await crypto.subtle.encrypt({ name: "AES-GCM", iv: buffer(iv), additionalData: buffer(aad) }, cryptoKey, buffer(plaintext)));
 }
 
 /** Throws on a bad tag; callers turn that into their own error code. */
 export async function aesGcmDecrypt(key: Uint8Array, iv: Uint8Array, ciphertext: Uint8Array, aad: Uint8Array): Promise<Uint8Array> {
   const cryptoKey = await aesKey(key, "decrypt");
-  return new Uint8Array(await crypto.subtle.decrypt({ name: "AES-GCM", iv, additionalData: aad }, cryptoKey, ciphertext));
+  return new Uint8Array(await crypto.subtle.decrypt({ name: "AES-GCM", iv: buffer(iv), additionalData: buffer(aad) }, cryptoKey, buffer(ciphertext)));
 }
