@@ -182,5 +182,7 @@ describe.each(SUITE_IDS)("packets, suite %s", (suite) => {
     const badPrekey = bob.prekeys[0]!.slice();
     badPrekey[badPrekey.length - 1]! ^= 1;
     await expectCode(sealPacket({ ...base, recipients: [{ ...recipientOf(bob), prekey: badPrekey }] }), "bad_signature");
+    await expect(sealPacket({ ...base, recipients: [recipientOf(bob), recipientOf(bob, 1)] })).rejects.toThrow(RangeError);
+    await expect(sealPacket({ ...base, recipients: [] })).rejects.toThrow(RangeError);
   });
 });
