@@ -39,7 +39,7 @@ export function registerApiDocs(app: App, ctx: AppContext) {
     c.header("Cache-Control", "no-cache");
     return c.html(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Outpost API reference</title></head>
+<title>Outpost API reference</title><link rel="icon" href="/favicon.svg"></head>
 <body><div id="app"></div>
 <script src="/api/docs/scalar.js"></script>
 <script src="/api-docs/init.js"></script>

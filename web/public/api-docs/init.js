@@ -1,3 +1,11 @@
-// Starts the offline API reference (renderer served by Outpost itself, no CDN, no web fonts).
+// Starts the offline API reference. The renderer is served by Outpost itself;
+// everything that would reach the internet (fonts, AI agent, registry, telemetry) is off.
 // eslint-disable-next-line no-undef
-Scalar.createApiReference("#app", { url: "/api/openapi.json", withDefaultFonts: false, hideClientButton: true, telemetry: false });
+Scalar.createApiReference("#app", {
+  url: "/api/openapi.json",
+  withDefaultFonts: false,
+  hideClientButton: true,
+  showDeveloperTools: "never",
+  agent: { disabled: true },
+  telemetry: false,
+});
