@@ -250,7 +250,18 @@ const URL_IN_TEXT = /\bhttps?:\/\/[^\s<>"'`]+/gi;
 
 /** http(s) URLs in a text, without the punctuation that usually ends a sentence after them. */
 export function linksInText(text: string): string[] {
-  return (text.match(URL_IN_TEXT) ?? []).map((u) => u.replace(/[.,;:!?'")\]}]+$/, ""));
+  return (text.match(URL_IN_TEXT) ?? []).map(trimUrlEnd);
+}
+
+/** Drops sentence punctuation after a URL; a closing parenthesis only when it has no opening one in the URL. */
+function trimUrlEnd(url: string): string {
+  let u = url;
+  for (;;) {
+    const last = u.at(-1)!;
+    const unbalanced = last === ")" && u.split("(").length < u.split(")").length;
+    if (!".,;:!?'\"]}".includes(last) && !unbalanced) return u;
+    u = u.slice(0, -1);
+  }
 }
 
 type Json = string | number | boolean | Json[] | { [k: string]: Json | undefined };
