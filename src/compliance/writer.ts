@@ -109,6 +109,8 @@ export class ComplianceWriter {
   private readonly currentPath: string;
   private readonly indexPath: string;
   private queue: Entry[] = [];
+  /** Accepted and not yet settled (the queue may still hold settled entries until it is swept). */
+  private backlog = 0;
   private ids: RecentIds;
   private ready = false;
   private pumping = false;
@@ -169,6 +171,7 @@ export class ComplianceWriter {
     }
     return new Promise<AcceptResult>((resolve, reject) => {
       this.queue.push({ record, resolve, reject, words: idWords(record.messageId), done: false });
+      this.backlog++;
       this.pump();
     });
   }
@@ -182,7 +185,7 @@ export class ComplianceWriter {
       files: this.rotatedFiles + (this.currentExists ? 1 : 0),
       lastError: this.lastError && { code: this.lastError.code, message: this.lastError.message, at: iso(this.lastError.at)! },
       failingSince: iso(this.failingSince),
-      backlog: this.queue.length,
+      backlog: this.backlog,
     };
   }
 
@@ -196,12 +199,6 @@ export class ComplianceWriter {
     this.pump();
   }
 
-  /** Resolves when nothing accepted is waiting (used by tests and a graceful shutdown). */
-  idle(): Promise<void> {
-    if (this.queue.length === 0 && !this.pumping) return Promise.resolve();
-    return new Promise((r) => this.drained.push(r));
-  }
-
   /**
    * Finishes the flush in progress, then rejects whatever is still waiting with
    * ComplianceWriterClosedError (those messages stay queued on the server).
@@ -210,8 +207,9 @@ export class ComplianceWriter {
     this.closed = true;
     this.wake?.();
     while (this.pumping) await new Promise<void>((r) => this.drained.push(r));
-    const left = this.queue;
+    const left = this.queue.filter((e) => !e.done);
     this.queue = [];
+    this.backlog = 0;
     for (const e of left) e.reject(new ComplianceWriterClosedError());
   }
 
@@ -234,7 +232,6 @@ export class ComplianceWriter {
       try {
         if (!this.ready) await this.recover();
         await this.writeBatch(this.queue.slice(0, this.opts.maxBatchLines));
-        this.recovered();
       } catch (err) {
         this.fail(err);
         await this.sleep(this.retryDelay);
@@ -265,7 +262,7 @@ export class ComplianceWriter {
     const first = this.failingSince === null;
     this.lastError = { code, message, at: this.now() };
     if (first) this.failingSince = this.now();
-    const fields = { code, error: message, messagesDir: this.opts.messagesDir, attachmentsDir: this.opts.attachmentsDir, backlog: this.queue.length, retryInMs: this.retryDelay };
+    const fields = { code, error: message, messagesDir: this.opts.messagesDir, attachmentsDir: this.opts.attachmentsDir, backlog: this.backlog, retryInMs: this.retryDelay };
     // Loud on the transition, then once per retry at the (bounded, growing) retry pace.
     if (first) this.log?.error(fields, "compliance writer cannot write: messages stay unacknowledged on the server until it can");
     else this.log?.warn(fields, "compliance writer still cannot write");
@@ -274,7 +271,7 @@ export class ComplianceWriter {
   private recovered(): void {
     this.retryDelay = this.opts.retryMinMs;
     if (this.failingSince === null) return;
-    this.log?.warn({ failedForMs: this.now() - this.failingSince, backlog: this.queue.length }, "compliance writer can write again and is catching up");
+    this.log?.warn({ failedForMs: this.now() - this.failingSince, backlog: this.backlog }, "compliance writer can write again and is catching up");
     this.failingSince = null;
   }
 
@@ -322,10 +319,12 @@ export class ComplianceWriter {
 
   private settle(e: Entry, result: AcceptResult): void {
     e.done = true;
+    this.backlog--;
     if (result === "duplicate") this.counters.duplicatesDropped++;
     e.resolve(result);
     for (const f of e.followers ?? []) {
       f.done = true;
+      this.backlog--;
       this.counters.duplicatesDropped++;
       f.resolve("duplicate");
     }
@@ -357,6 +356,7 @@ export class ComplianceWriter {
       await syncDir(this.opts.messagesDir);
       this.currentExists = true;
     }
+    this.recovered();
     this.committedSize += bytes;
     this.counters.bytesWritten += bytes;
     this.counters.linesWritten += segment.length;
