@@ -169,8 +169,14 @@ export class ComplianceWriter {
     } catch (err) {
       return Promise.reject(err);
     }
+    const words = idWords(record.messageId);
+    // Already retained (the table only ever holds durable ids): settle at once, even while failing.
+    if (this.ids.has(words)) {
+      this.counters.duplicatesDropped++;
+      return Promise.resolve("duplicate");
+    }
     return new Promise<AcceptResult>((resolve, reject) => {
-      this.queue.push({ record, resolve, reject, words: idWords(record.messageId), done: false });
+      this.queue.push({ record, resolve, reject, words, done: false });
       this.backlog++;
       this.pump();
     });
