@@ -6,7 +6,7 @@ import { createLogger } from "../log/logger.ts";
 import { ComplianceRecordError, type ComplianceRecord } from "./format.ts";
 import { RecentIds, idWords } from "./recent-ids.ts";
 import { sampleMessageId, sampleRecord } from "./sample-records.ts";
-import { ComplianceOptionsError, ComplianceWriter, ComplianceWriterClosedError, parseComplianceWriterOptions } from "./writer.ts";
+import { ComplianceAttachmentError, ComplianceOptionsError, ComplianceWriter, ComplianceWriterClosedError, parseComplianceWriterOptions } from "./writer.ts";
 
 const root = mkdtempSync(join(tmpdir(), "compliance-writer-"));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -305,28 +305,41 @@ describe("attachments", () => {
     expect(readdirSync(d.attachmentsDir).sort()).toEqual([expectedName, "attachment_20260101000000006_plan_1.pdf"]);
   });
 
-  test("an attachment source that fails keeps the message unacknowledged and the writer failing until it works", async () => {
+  test("an attachment source that fails rejects that accept only; the others are written and a re-offer succeeds", async () => {
     const d = freshDirs();
     const { logger, ring } = createLogger({ level: "info", eventLogging: "activity", stdout: false });
-    const w = await ComplianceWriter.open({ ...d, retryMinMs: 5, retryMaxMs: 20 }, { logger });
+    const w = await ComplianceWriter.open(d, { logger });
     let attempts = 0;
     const flaky = async function* () {
       attempts++;
       yield new Uint8Array([1]);
-      if (attempts < 3) throw Object.assign(new Error("blob not available yet"), { code: "EBLOB" });
+      if (attempts < 2) throw new Error("blob not available yet");
       yield new Uint8Array([2]);
     };
     const before = w.accept(sampleRecord(0));
-    const p = w.accept(fileRecord(0, flaky));
+    const failing = w.accept(fileRecord(0, flaky));
     const after = w.accept(sampleRecord(1));
+    await expect(failing).rejects.toThrow(ComplianceAttachmentError);
     expect(await before).toBe("written");
-    expect(await p).toBe("written");
     expect(await after).toBe("written");
-    expect(attempts).toBe(3);
-    expect(w.status().lastError?.code).toBe("EBLOB");
-    expect(w.status().state).toBe("running");
-    expect(ring.snapshot().some((l) => l.includes('"level":50') && l.includes("EBLOB"))).toBe(true);
+    expect(w.status()).toMatchObject({ state: "running", lastError: null, backlog: 0 });
+    expect(ring.snapshot().some((l) => l.includes("could not read an attachment"))).toBe(true);
+    // The server offers the unacknowledged message again.
+    expect(await w.accept(fileRecord(0, flaky))).toBe("written");
     await w.close();
-    expect(idsOf(readAll(d.messagesDir).lines)).toEqual([sampleMessageId(0), sampleMessageId(49), sampleMessageId(1)]);
+    const lines = readAll(d.messagesDir).lines;
+    expect(idsOf(lines)).toEqual([sampleMessageId(0), sampleMessageId(1), sampleMessageId(49)]);
+    expect([...readFileSync(localFile(lines[2]!))]).toEqual([1, 2]);
+    expect(readdirSync(d.attachmentsDir).filter((f) => f.startsWith("."))).toEqual([]);
+  });
+
+  test("a chunk that is not bytes is the source's fault too", async () => {
+    const d = freshDirs();
+    const w = await ComplianceWriter.open(d);
+    const wrong = async function* () {
+      yield "text" as unknown as Uint8Array;
+    };
+    await expect(w.accept(fileRecord(0, wrong))).rejects.toThrow(/not a Uint8Array/);
+    await w.close();
   });
 });

@@ -55,6 +55,21 @@ export function parseComplianceWriterOptions(input: unknown): Options {
   throw new ComplianceOptionsError(parsed.error.issues.map((i) => ({ path: i.path.map(String).join("."), message: i.message })));
 }
 
+/**
+ * The attachment's bytes could not be read from the integration's source: that one accept
+ * rejects (the message stays unacknowledged, so the server offers it again later) and the
+ * writer carries on with the others rather than stall every message behind it.
+ */
+export class ComplianceAttachmentError extends Error {
+  constructor(
+    readonly messageId: string,
+    override readonly cause: unknown,
+  ) {
+    super(`the attachment of message ${messageId} could not be read: ${cause instanceof Error ? cause.message : String(cause)}`);
+    this.name = "ComplianceAttachmentError";
+  }
+}
+
 /** accept() after close(): the message was not retained and must not be acknowledged. */
 export class ComplianceWriterClosedError extends Error {
   constructor() {
@@ -72,6 +87,8 @@ export interface ComplianceWriterStatus {
   bytesWritten: number;
   linesWritten: number;
   duplicatesDropped: number;
+  /** fsyncs of the retention file: linesWritten / flushes is the group-flush batch size. */
+  flushes: number;
   /** Retention files present: rotated ones plus the current one. */
   files: number;
   lastError: { code: string; message: string; at: string } | null;
@@ -124,7 +141,7 @@ export class ComplianceWriter {
   private retryDelay: number;
   private wake: (() => void) | null = null;
   private drained: (() => void)[] = [];
-  private counters = { bytesWritten: 0, linesWritten: 0, duplicatesDropped: 0 };
+  private counters = { bytesWritten: 0, linesWritten: 0, duplicatesDropped: 0, flushes: 0 };
   private lastMessageAt: number | null = null;
   private lastError: { code: string; message: string; at: number } | null = null;
   private failingSince: number | null = null;
@@ -228,16 +245,16 @@ export class ComplianceWriter {
     this.pumping = true;
     void this.loop().finally(() => {
       this.pumping = false;
-      if (this.queue.length > 0 && !this.paused && !this.closed) this.pump();
+      if (this.hasWork()) this.pump();
       else for (const r of this.drained.splice(0)) r();
     });
   }
 
   private async loop(): Promise<void> {
-    while (this.queue.length > 0 && !this.paused && !this.closed) {
+    while (this.hasWork()) {
       try {
         if (!this.ready) await this.recover();
-        await this.writeBatch(this.queue.slice(0, this.opts.maxBatchLines));
+        if (this.queue.length > 0) await this.writeBatch(this.queue.slice(0, this.opts.maxBatchLines));
       } catch (err) {
         this.fail(err);
         await this.sleep(this.retryDelay);
@@ -246,6 +263,11 @@ export class ComplianceWriter {
         if (this.queue.some((e) => e.done)) this.queue = this.queue.filter((e) => !e.done);
       }
     }
+  }
+
+  /** Records to write, or (while failing with nothing queued) a recovery to retry so status() turns healthy by itself. */
+  private hasWork(): boolean {
+    return !this.paused && !this.closed && (this.queue.length > 0 || !this.ready);
   }
 
   private sleep(ms: number): Promise<void> {
@@ -268,6 +290,9 @@ export class ComplianceWriter {
     const first = this.failingSince === null;
     this.lastError = { code, message, at: this.now() };
     if (first) this.failingSince = this.now();
+    // The next attempt starts with the start-up repair: folders re-created, a torn line cut,
+    // the id index re-read and re-synced with the files, whatever the failure left behind.
+    this.ready = false;
     const fields = { code, error: message, messagesDir: this.opts.messagesDir, attachmentsDir: this.opts.attachmentsDir, backlog: this.backlog, retryInMs: this.retryDelay };
     // Loud on the transition, then once per retry at the (bounded, growing) retry pace.
     if (first) this.log?.error(fields, "compliance writer cannot write: messages stay unacknowledged on the server until it can");
@@ -302,6 +327,13 @@ export class ComplianceWriter {
         if (e.record.type === 6000 && e.attachmentPath === undefined) e.attachmentPath = await this.storeAttachment(e.record);
         e.line ??= Buffer.from(`${formatLine(e.record, e.attachmentPath)}\n`);
       } catch (err) {
+        if (err instanceof ComplianceAttachmentError) {
+          this.log?.warn({ messageId: e.record.messageId, error: err.message }, "compliance writer could not read an attachment; the message stays unacknowledged");
+          e.done = true;
+          this.backlog--;
+          e.reject(err);
+          continue;
+        }
         failure = err;
         break;
       }
@@ -366,6 +398,7 @@ export class ComplianceWriter {
     this.committedSize += bytes;
     this.counters.bytesWritten += bytes;
     this.counters.linesWritten += segment.length;
+    this.counters.flushes++;
     this.lastMessageAt = this.now();
   }
 
@@ -385,9 +418,8 @@ export class ComplianceWriter {
     }
     for (const e of segment) this.settle(e, "written");
     if (indexError) {
-      // The lines are retained, so their callers are settled; the index is rebuilt from the
-      // files by recover() before anything else is written.
-      this.ready = false;
+      // The lines are retained, so their callers are settled; recover() re-syncs the index
+      // with the files before anything else is written.
       throw indexError;
     }
     if (this.indexEntries > 4 * this.opts.dedupWindow) await this.compactIndex();
@@ -397,10 +429,15 @@ export class ComplianceWriter {
     let ms = Math.max(this.now(), this.lastRotationMs + 1);
     let target = this.rotatedPath(ms);
     while (await exists(target)) target = this.rotatedPath(++ms);
-    await rename(this.currentPath, target);
-    await syncDir(this.opts.messagesDir);
-    this.lastRotationMs = ms;
-    this.rotatedFiles++;
+    try {
+      await rename(this.currentPath, target);
+      await syncDir(this.opts.messagesDir);
+      this.lastRotationMs = ms;
+      this.rotatedFiles++;
+    } catch (err) {
+      // Moved away by someone else: there is nothing to rotate, a new file starts either way.
+      if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
+    }
     this.currentExists = false;
     this.committedSize = 0;
   }
@@ -422,7 +459,7 @@ export class ComplianceWriter {
       const fh = await open(tmp, "wx");
       try {
         if (r.attachment instanceof Uint8Array) await writeAll(fh, r.attachment);
-        else for await (const chunk of r.attachment()) await writeAll(fh, chunk);
+        else await copySource(r.messageId, r.attachment, fh);
         await fh.sync();
       } finally {
         await fh.close();
@@ -492,9 +529,12 @@ export class ComplianceWriter {
       this.indexEntries += missing.length;
       this.log?.info({ lines: missing.length }, "compliance writer re-indexed lines written after its last index entry");
     }
+    // Proves the folder is writable again (read-only or permission errors show here).
+    await appendDurably(this.indexPath, new Uint8Array(0));
     this.ids = ids;
     if (this.indexEntries > 4 * dedupWindow) await this.compactIndex();
     this.ready = true;
+    this.recovered();
   }
 
   /** Keeps the index file bounded: rewrites it with the last window of ids (atomic rename). */
@@ -520,6 +560,37 @@ export class ComplianceWriter {
 async function writeAll(fh: FileHandle, data: Uint8Array): Promise<void> {
   let off = 0;
   while (off < data.length) off += (await fh.write(data, off, data.length - off)).bytesWritten;
+}
+
+/** Copies the integration's chunks; its failures are told apart from our own write failures. */
+async function copySource(messageId: string, source: () => AsyncIterable<Uint8Array>, fh: FileHandle): Promise<void> {
+  let iterator: AsyncIterator<Uint8Array>;
+  try {
+    iterator = source()[Symbol.asyncIterator]();
+  } catch (err) {
+    throw new ComplianceAttachmentError(messageId, err);
+  }
+  let finished = false;
+  try {
+    for (;;) {
+      let step: IteratorResult<Uint8Array>;
+      try {
+        step = await iterator.next();
+      } catch (err) {
+        finished = true;
+        throw new ComplianceAttachmentError(messageId, err);
+      }
+      if (step.done) {
+        finished = true;
+        return;
+      }
+      if (!(step.value instanceof Uint8Array)) throw new ComplianceAttachmentError(messageId, new TypeError("a chunk is not a Uint8Array"));
+      await writeAll(fh, step.value);
+    }
+  } finally {
+    // Our own write failed part-way: let the source release what it holds.
+    if (!finished) await Promise.resolve(iterator.return?.()).catch(() => undefined);
+  }
 }
 
 async function appendDurably(path: string, data: Uint8Array): Promise<void> {
