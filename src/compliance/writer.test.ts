@@ -6,7 +6,7 @@ import { createLogger } from "../log/logger.ts";
 import { ComplianceRecordError, type ComplianceRecord } from "./format.ts";
 import { RecentIds, idWords } from "./recent-ids.ts";
 import { sampleMessageId, sampleRecord } from "./sample-records.ts";
-import { ComplianceAttachmentError, ComplianceOptionsError, ComplianceWriter, ComplianceWriterClosedError, parseComplianceWriterOptions } from "./writer.ts";
+import { ComplianceAttachmentError, ComplianceBusyError, ComplianceOptionsError, ComplianceWriter, ComplianceWriterClosedError, parseComplianceWriterOptions } from "./writer.ts";
 
 const root = mkdtempSync(join(tmpdir(), "compliance-writer-"));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -110,6 +110,18 @@ describe("writing", () => {
     w.resume();
     expect(await p).toBe("written");
     expect(w.status()).toMatchObject({ state: "running", backlog: 0 });
+    await w.close();
+  });
+
+  test("a full backlog refuses further records instead of growing without bound", async () => {
+    const d = freshDirs();
+    const w = await ComplianceWriter.open({ ...d, maxBacklog: 2 });
+    w.pause();
+    const held = [w.accept(sampleRecord(0)), w.accept(sampleRecord(1))];
+    await expect(w.accept(sampleRecord(2))).rejects.toThrow(ComplianceBusyError);
+    w.resume();
+    expect(await Promise.all(held)).toEqual(["written", "written"]);
+    expect(await w.accept(sampleRecord(2))).toBe("written");
     await w.close();
   });
 

@@ -33,6 +33,13 @@ export const complianceWriterOptionsSchema = z
       .default(262_144)
       .describe("how many of the most recent message ids are remembered to drop re-deliveries"),
     maxBatchLines: z.number().int().min(1).max(65_536).default(4096).describe("most lines flushed by one fsync"),
+    maxBacklog: z
+      .number()
+      .int()
+      .min(1)
+      .max(10_000_000)
+      .default(100_000)
+      .describe("most accepted records held in memory while waiting; beyond it accept() refuses (ComplianceBusyError)"),
     retryMinMs: z.number().int().min(1).max(60_000).default(100).describe("first wait before retrying a failed write"),
     retryMaxMs: z.number().int().min(1).max(600_000).default(10_000).describe("longest wait between retries"),
   })
@@ -67,6 +74,14 @@ export class ComplianceAttachmentError extends Error {
   ) {
     super(`the attachment of message ${messageId} could not be read: ${cause instanceof Error ? cause.message : String(cause)}`);
     this.name = "ComplianceAttachmentError";
+  }
+}
+
+/** Too many records are waiting (typically while failing): this one was not taken, do not acknowledge it. */
+export class ComplianceBusyError extends Error {
+  constructor(readonly backlog: number) {
+    super(`the compliance writer already holds ${backlog} records waiting to be written`);
+    this.name = "ComplianceBusyError";
   }
 }
 
@@ -192,6 +207,7 @@ export class ComplianceWriter {
       this.counters.duplicatesDropped++;
       return Promise.resolve("duplicate");
     }
+    if (this.backlog >= this.opts.maxBacklog) return Promise.reject(new ComplianceBusyError(this.backlog));
     return new Promise<AcceptResult>((resolve, reject) => {
       this.queue.push({ record, resolve, reject, words, done: false });
       this.backlog++;
@@ -534,7 +550,8 @@ export class ComplianceWriter {
     this.ids = ids;
     if (this.indexEntries > 4 * dedupWindow) await this.compactIndex();
     this.ready = true;
-    this.recovered();
+    // With records waiting, only a written line proves recovery (a full disk passes the probe).
+    if (this.queue.length === 0) this.recovered();
   }
 
   /** Keeps the index file bounded: rewrites it with the last window of ids (atomic rename). */

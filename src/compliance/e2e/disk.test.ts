@@ -103,6 +103,9 @@ describe.skipIf(!probe.ok)(`write failures on tmpfs${probe.ok ? "" : ` — SKIPP
     rmSync(filler);
     expect(await Promise.all(all)).toEqual(Array(count).fill("written"));
     expect(w.status()).toMatchObject({ state: "running", backlog: 0, linesWritten: count, failingSince: null });
+    // One loud error for the whole outage (retries are warnings), and one line when it recovered.
+    expect(ring.snapshot().filter((l) => l.includes('"level":50'))).toHaveLength(1);
+    expect(ring.snapshot().filter((l) => l.includes("can write again"))).toHaveLength(1);
     expect(lineIds(messagesDir)).toEqual(Array.from({ length: count }, (_, i) => sampleMessageId(i)));
     await w.close();
   });
