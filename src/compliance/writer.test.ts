@@ -201,12 +201,12 @@ describe("re-delivery", () => {
     const w = await ComplianceWriter.open(d);
     for (let i = 0; i < 10; i++) await w.accept(sampleRecord(i));
     await w.close();
-    truncateSync(join(d.messagesDir, "receivedMessages.ids"), 16 * 6 + 7); // 6 ids and a torn seventh
+    truncateSync(join(d.messagesDir, ".receivedMessages.ids"), 16 * 6 + 7); // 6 ids and a torn seventh
     const again = await ComplianceWriter.open(d);
     for (let i = 0; i < 12; i++) await again.accept(sampleRecord(i));
     await again.close();
     expect(idsOf(readAll(d.messagesDir).lines)).toEqual(Array.from({ length: 12 }, (_, i) => sampleMessageId(i)));
-    expect(statSync(join(d.messagesDir, "receivedMessages.ids")).size).toBe(12 * 16);
+    expect(statSync(join(d.messagesDir, ".receivedMessages.ids")).size).toBe(12 * 16);
   });
 
   test("a lost index is rebuilt from the files, across rotated ones", async () => {
@@ -214,7 +214,7 @@ describe("re-delivery", () => {
     const w = await ComplianceWriter.open({ ...d, maxFileBytes: 4096 });
     for (let i = 0; i < 200; i++) await w.accept(sampleRecord(i));
     await w.close();
-    rmSync(join(d.messagesDir, "receivedMessages.ids"));
+    rmSync(join(d.messagesDir, ".receivedMessages.ids"));
     const again = await ComplianceWriter.open({ ...d, maxFileBytes: 4096 });
     const results = await Promise.all(Array.from({ length: 210 }, (_, i) => again.accept(sampleRecord(i))));
     expect(results.filter((r) => r === "duplicate")).toHaveLength(200);
@@ -226,7 +226,7 @@ describe("re-delivery", () => {
     const d = freshDirs();
     const w = await ComplianceWriter.open({ ...d, dedupWindow: 1024 });
     await Promise.all(Array.from({ length: 5000 }, (_, i) => w.accept(sampleRecord(i, 20))));
-    expect(statSync(join(d.messagesDir, "receivedMessages.ids")).size).toBeLessThanOrEqual(4 * 1024 * 16);
+    expect(statSync(join(d.messagesDir, ".receivedMessages.ids")).size).toBeLessThanOrEqual(4 * 1024 * 16);
     // The most recent window is still recognised after compaction and a restart.
     await w.close();
     const again = await ComplianceWriter.open({ ...d, dedupWindow: 1024 });

@@ -166,7 +166,8 @@ export class ComplianceWriter {
     this.log = deps.logger?.child({ component: "compliance-writer" });
     this.now = deps.now ?? Date.now;
     this.currentPath = join(opts.messagesDir, `${opts.filePrefix}.log`);
-    this.indexPath = join(opts.messagesDir, `${opts.filePrefix}.ids`);
+    // Hidden, so tooling that globs `<prefix>*` for retention files never picks up this binary file.
+    this.indexPath = join(opts.messagesDir, `.${opts.filePrefix}.ids`);
     this.ids = new RecentIds(opts.dedupWindow);
     this.retryDelay = opts.retryMinMs;
   }
