@@ -5,6 +5,12 @@ import { HTTPException } from "hono/http-exception";
 import type { AppContext } from "../app/context.ts";
 import { registerAuthRoutes } from "../modules/admins/auth.routes.ts";
 import { registerSystemRoutes } from "../modules/system/system.routes.ts";
+import { registerAdminRoutes } from "../modules/admins/admins.routes.ts";
+import { registerNetworkRoutes } from "../modules/networks/networks.routes.ts";
+import { registerAccessRoutes } from "../modules/access/access.routes.ts";
+import { registerSettingsRoutes } from "../modules/settings/settings.routes.ts";
+import { registerAuditRoutes } from "../modules/audit/audit.routes.ts";
+import { registerCrashReportRoutes } from "../modules/crash-report/crash-report.routes.ts";
 import { loadSession } from "./auth.ts";
 import { AppError, sendError, validationError } from "./errors.ts";
 import { accessLog, limitBody, requestId, securityHeaders } from "./middleware.ts";
@@ -27,6 +33,12 @@ export function createHttpApp(ctx: AppContext): App {
 
   registerSystemRoutes(app, ctx);
   registerAuthRoutes(app, ctx);
+  registerAdminRoutes(app, ctx);
+  registerNetworkRoutes(app, ctx);
+  registerAccessRoutes(app, ctx);
+  registerSettingsRoutes(app, ctx);
+  registerAuditRoutes(app, ctx);
+  registerCrashReportRoutes(app, ctx);
   registerApiDocs(app, ctx);
   registerStaticAssets(app);
 

@@ -3,6 +3,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { loadConfig } from "../../src/config/load.ts";
 import type { Config } from "../../src/config/schema.ts";
 import { startServer, type RunningServer } from "../../src/app/server.ts";
@@ -43,7 +44,7 @@ export interface SpawnedServer {
   signal(sig: NodeJS.Signals): Promise<number | null>;
 }
 
-const repoRoot = join(import.meta.dir, "..", "..");
+const repoRoot = fileURLToPath(new URL("../..", import.meta.url));
 
 /** Runs `outpost serve` as its own process (source by default, or a built binary). */
 export async function spawnServer(opts: { dataDir?: string; binary?: string; args?: string[]; env?: Record<string, string>; port?: number } = {}): Promise<SpawnedServer> {
