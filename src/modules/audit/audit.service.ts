@@ -1,7 +1,7 @@
 // The audit log service: every administrator action (console, REST, CLI)
 // records who did what to what, when and from where; the consoles list,
 // filter and export it.
-import { and, desc, eq, gte, like, lte, sql, type SQL } from "drizzle-orm";
+import { and, desc, eq, gte, lte, sql, type SQL } from "drizzle-orm";
 import { stringify } from "csv-stringify/sync";
 import type { AppContext } from "../../app/context.ts";
 import { auditLog } from "../../db/schema/index.ts";
@@ -60,7 +60,7 @@ function where(f: AuditFilter): SQL | undefined {
   const parts: SQL[] = [];
   if (f.actor) parts.push(eq(auditLog.actorName, f.actor));
   // Action filters match a prefix, so "network" finds network.create, network.delete...
-  if (f.action) parts.push(like(auditLog.action, `${f.action.replace(/[%_\\]/g, "")}%`));
+  if (f.action) parts.push(sql`substr(${auditLog.action}, 1, ${f.action.length}) = ${f.action}`);
   if (f.from) parts.push(gte(auditLog.at, f.from));
   if (f.to) parts.push(lte(auditLog.at, f.to));
   if (f.networkId) parts.push(eq(auditLog.networkId, f.networkId));
