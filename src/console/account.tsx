@@ -54,8 +54,8 @@ export function registerAccountPages(app: App, ctx: AppContext) {
           <ErrorSummary errors={errors} labels={{ username: "Username", password: "Password", totpCode: "Authentication code" }} />
           <form method="post" action="/sign-in" novalidate>
             {values.next ? <input type="hidden" name="next" value={values.next} /> : null}
-            <Field name="username" label="Username" value={values.username} error={errors.username} autocomplete="username" required autofocus={!values.username} />
-            <Field name="password" label="Password" type="password" error={errors.password} autocomplete="current-password" required autofocus={!!values.username} />
+            <Field name="username" label="Username" value={values.username} error={errors.username} autocomplete="username" required />
+            <Field name="password" label="Password" type="password" error={errors.password} autocomplete="current-password" required />
             <Field
               name="totpCode"
               label="Authentication code"
