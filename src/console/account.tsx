@@ -33,7 +33,7 @@ const userOf = (c: Context<AppEnv>) => {
 
 /** Only local console paths are followed after sign-in (no open redirects). */
 function safeNext(next: string | undefined): string | null {
-  return next && /^\/(admin|network|account)(\/[A-Za-z0-9/_.-]*)?$/.test(next) ? next : null;
+  return next && /^\/(admin|network|account)(\/[A-Za-z0-9/_.-]*)?$/.test(next) && !next.includes("..") && !next.includes("//") ? next : null;
 }
 
 function navFor(c: Context<AppEnv>) {
