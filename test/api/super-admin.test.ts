@@ -174,6 +174,49 @@ describe("sessions", () => {
   });
 });
 
+describe("session limits", () => {
+  test("a session past its absolute lifetime is refused even when active", async () => {
+    await newAdmin("abby");
+    const c = new AdminClient(s.url);
+    await c.signInFirstTime("abby", PW);
+    await s.ctx.writer.run(() => {
+      const id = s.ctx.storage.writeDb.select().from(administrators).where(eq(administrators.username, "abby")).get()!.id;
+      s.ctx.storage.writeDb.update(adminSessions).set({ createdAt: new Date(Date.now() - 13 * 3600_000), lastSeenAt: new Date() }).where(eq(adminSessions.adminId, id)).run();
+    });
+    expect((await c.request("GET", "/api/v1/auth/session")).status).toBe(401);
+  });
+
+  test("under TLS the session cookie is also Secure", async () => {
+    const tls = await startTestServer({ tls: "auto" });
+    try {
+      const res = await fetch(`${tls.url}/api/v1/auth/sign-in`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ username: "admin", password: tls.firstAdminPassword }),
+        tls: { rejectUnauthorized: false },
+      } as RequestInit);
+      expect(res.status).toBe(200);
+      expect(res.headers.get("set-cookie")).toMatch(/; Secure/i);
+    } finally {
+      await tls.close();
+    }
+  });
+});
+
+describe("every list and read endpoint", () => {
+  test("answers 200 for the Super administrator role", async () => {
+    const doc = (await (await fetch(`${s.url}/api/openapi.json`)).json()) as { paths: Record<string, Record<string, { "x-permission"?: string }>> };
+    const gets = Object.entries(doc.paths).filter(([path, ops]) => ops.get?.["x-permission"] && !path.includes("{"));
+    expect(gets.length).toBeGreaterThanOrEqual(10);
+    for (const [path] of gets) expect((await root.request("GET", path)).status, path).toBe(200);
+    const net = (await body(await root.request("POST", "/api/v1/networks", { name: "Readable" }))) as { id: string };
+    expect(((await body(await root.request("GET", `/api/v1/networks/${net.id}`))) as { name: string }).name).toBe("Readable");
+    expect(((await body(await root.request("GET", "/api/v1/roles/super-administrator"))) as { builtIn: boolean }).builtIn).toBe(true);
+    const roles = (await body(await root.request("GET", "/api/v1/roles"))) as { items: { name: string }[] };
+    expect(roles.items.map((r) => r.name)).toContain("Super administrator");
+  });
+});
+
 describe("lockout", () => {
   test("five wrong passwords lock the account, even the right one is refused, unlock restores it", async () => {
     const f = await newAdmin("frank");
