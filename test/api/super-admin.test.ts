@@ -272,6 +272,10 @@ describe("two-factor sign-in", () => {
     expect((await c.request("POST", "/api/v1/auth/two-factor", { code: "000000" })).status).toBe(400);
     const now = Date.now();
     expect((await c.request("POST", "/api/v1/auth/two-factor", { code: totpCode(start.secret, now) })).status).toBe(204);
+    // At rest the secret is sealed under the data directory's key, not stored as is.
+    const stored = s.ctx.storage.read().select({ t: administrators.totpSecret }).from(administrators).where(eq(administrators.username, "hank")).get()!.t!;
+    expect(stored).toMatch(/^v1\./);
+    expect(stored).not.toContain(start.secret);
 
     const other = new AdminClient(s.url);
     const need = await other.request("POST", "/api/v1/auth/sign-in", { username: "hank", password: pw });

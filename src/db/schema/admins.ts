@@ -22,7 +22,7 @@ export const administrators = sqliteTable("administrators", {
   mustChangePassword: integer("must_change_password", { mode: "boolean" }).notNull().default(false),
   /** Deployment-wide role (super administrators); network administrators get theirs per network later. */
   roleId: text("role_id").references(() => roles.id),
-  /** Base32 TOTP secret once enrolled; never logged, exported or put in a crash report. */
+  /** TOTP secret once enrolled, sealed by src/security/secret-box.ts; never logged, exported or put in a crash report. */
   totpSecret: text("totp_secret"),
   /** Secret offered during enrollment, kept until a first code confirms it. */
   totpPendingSecret: text("totp_pending_secret"),

@@ -6,6 +6,7 @@ import { adminSessions, administrators, networkAdministrators, networks, roles }
 import type { AppContext } from "../../app/context.ts";
 import { AppError } from "../../http/errors.ts";
 import { hashPassword, verifyPassword } from "../../security/passwords.ts";
+import { openSecret, sealSecret } from "../../security/secret-box.ts";
 import { auditIn, systemActor, type Actor } from "../audit/audit.service.ts";
 import { SUPER_ROLE_ID } from "../access/permissions.ts";
 import { rolePermissions } from "../access/roles.service.ts";
@@ -157,7 +158,7 @@ export async function signIn(ctx: AppContext, input: { username: string; passwor
     if (!input.totpCode) {
       throw new AppError("totp_required", "enter the 6-digit code from your authenticator app", [{ path: "totpCode", rule: "required", message: "enter the 6-digit code from your authenticator app" }]);
     }
-    step = totpStep(admin.totpSecret, input.totpCode.trim());
+    step = totpStep(openSecret(ctx.config.dataDir, admin.totpSecret), input.totpCode.trim());
     if (step === null || (admin.totpLastStep !== null && step <= admin.totpLastStep)) {
       await recordFailure(ctx, admin, input.ip, "two-factor code");
       throw new AppError("invalid_credentials", "the authentication code is wrong or was already used", [{ path: "totpCode", rule: "totp", message: "wrong or already used code" }]);
@@ -256,7 +257,8 @@ export interface TotpEnrollment {
 /** Starts (or restarts) enrollment: a new secret that becomes active once a code confirms it. */
 export async function startTotpEnrollment(ctx: AppContext, principal: AdminPrincipal): Promise<TotpEnrollment> {
   const secret = newTotpSecret();
-  await ctx.writer.run(() => ctx.storage.writeDb.update(administrators).set({ totpPendingSecret: secret }).where(eq(administrators.id, principal.id)).run());
+  const sealed = sealSecret(ctx.config.dataDir, secret);
+  await ctx.writer.run(() => ctx.storage.writeDb.update(administrators).set({ totpPendingSecret: sealed }).where(eq(administrators.id, principal.id)).run());
   const uri = totpUri(secret, principal.username);
   return { secret, uri, qrSvg: totpQrSvg(uri) };
 }
@@ -265,8 +267,9 @@ export async function startTotpEnrollment(ctx: AppContext, principal: AdminPrinc
 export function pendingTotpEnrollment(ctx: AppContext, principal: AdminPrincipal): TotpEnrollment | null {
   const a = ctx.storage.read().select({ s: administrators.totpPendingSecret }).from(administrators).where(eq(administrators.id, principal.id)).get();
   if (!a?.s) return null;
-  const uri = totpUri(a.s, principal.username);
-  return { secret: a.s, uri, qrSvg: totpQrSvg(uri) };
+  const secret = openSecret(ctx.config.dataDir, a.s);
+  const uri = totpUri(secret, principal.username);
+  return { secret, uri, qrSvg: totpQrSvg(uri) };
 }
 
 export async function confirmTotpEnrollment(ctx: AppContext, principal: AdminPrincipal, code: string, ip?: string): Promise<void> {
@@ -275,7 +278,7 @@ export async function confirmTotpEnrollment(ctx: AppContext, principal: AdminPri
   const step = totpStep(pending.secret, code.trim());
   if (step === null) throw new AppError("validation_failed", "code: the code does not match; check the device's clock and try the current code", [{ path: "code", rule: "totp", message: "the code does not match" }]);
   await ctx.writer.run(() => {
-    ctx.storage.writeDb.update(administrators).set({ totpSecret: pending.secret, totpPendingSecret: null, totpLastStep: step, updatedAt: new Date() }).where(eq(administrators.id, principal.id)).run();
+    ctx.storage.writeDb.update(administrators).set({ totpSecret: sealSecret(ctx.config.dataDir, pending.secret), totpPendingSecret: null, totpLastStep: step, updatedAt: new Date() }).where(eq(administrators.id, principal.id)).run();
     auditIn(ctx, { actor: { type: "admin", id: principal.id, name: principal.username, ip }, action: "admin.totp_enable", target: `admin ${principal.username}` });
   });
 }
