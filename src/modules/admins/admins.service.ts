@@ -12,6 +12,7 @@ import { SUPER_ROLE_ID } from "../access/permissions.ts";
 import { rolePermissions } from "../access/roles.service.ts";
 import { getDeploymentSettings, type DeploymentSettings } from "../settings/settings.service.ts";
 import { newTotpSecret, totpQrSvg, totpStep, totpUri } from "./totp.ts";
+import { insertNetworkIn, prepareNetwork } from "../networks/networks.service.ts";
 
 export interface AdminPrincipal {
   id: string;
@@ -416,12 +417,12 @@ export async function createAdmin(ctx: AppContext, actor: Actor, input: CreateAd
   const passwordHash = await hashPassword(input.password);
   const now = new Date();
   const id = crypto.randomUUID();
-  if (input.kind === "network" && !networkId) {
-    const { createNetwork } = await import("../networks/networks.service.ts");
-    networkId = (await createNetwork(ctx, { name: newNetworkName }, actor)).id;
-  }
+  // A new network is created in the same transaction, so a failure leaves neither behind.
+  const newNetwork = input.kind === "network" && !networkId ? prepareNetwork(ctx, { name: newNetworkName }) : null;
+  if (newNetwork) networkId = newNetwork.network.id;
   await ctx.writer.run(() => {
     const db = ctx.storage.writeDb;
+    if (newNetwork) insertNetworkIn(ctx, newNetwork, actor);
     // The creator knows the password, so the new administrator must choose their own.
     db.insert(administrators).values({ id, username, name, kind: input.kind, roleId, passwordHash, mustChangePassword: true, createdAt: now, updatedAt: now }).run();
     if (networkId) db.insert(networkAdministrators).values({ networkId, adminId: id, createdAt: now }).run();

@@ -36,24 +36,38 @@ function checkAdminIds(ctx: AppContext, adminIds: string[]): string[] {
   return ids;
 }
 
-export async function createNetwork(ctx: AppContext, input: { name: string; federationDomain?: string | null; adminIds?: string[] }, actor?: Actor): Promise<Network> {
+export interface NewNetwork {
+  name: string;
+  federationDomain?: string | null;
+  adminIds?: string[];
+}
+
+/** Validates a new network; `insertNetworkIn` then writes it inside the caller's write. */
+export function prepareNetwork(ctx: AppContext, input: NewNetwork): { network: Network; adminIds: string[] } {
   const name = input.name.trim();
   if (!name) throw new AppError("validation_failed", "name: must not be empty", [{ path: "name", rule: "min", message: "must not be empty" }]);
   cleanName(name);
   const federationDomain = cleanDomain(input.federationDomain);
   const adminIds = checkAdminIds(ctx, input.adminIds ?? []);
   const now = new Date();
-  const network: Network = { id: crypto.randomUUID(), name, federationDomain, readReceipts: true, createdAt: now, updatedAt: now };
-  await ctx.writer.run(() => {
-    ctx.storage.writeDb.insert(networks).values(network).run();
-    ctx.storage.writeDb
-      .insert(securityGroups)
-      .values({ id: crypto.randomUUID(), networkId: network.id, name: "Default", isDefault: true, settings: defaultSecurityGroupSettings(), createdAt: now, updatedAt: now })
-      .run();
-    for (const adminId of adminIds) ctx.storage.writeDb.insert(networkAdministrators).values({ networkId: network.id, adminId, createdAt: now }).run();
-    if (actor) auditIn(ctx, { actor, action: "network.create", target: `network ${name}`, networkId: network.id, details: { federationDomain, adminIds } });
-  });
-  return network;
+  return { network: { id: crypto.randomUUID(), name, federationDomain, readReceipts: true, createdAt: now, updatedAt: now }, adminIds };
+}
+
+export function insertNetworkIn(ctx: AppContext, prepared: { network: Network; adminIds: string[] }, actor?: Actor): void {
+  const { network, adminIds } = prepared;
+  const db = ctx.storage.writeDb;
+  db.insert(networks).values(network).run();
+  db.insert(securityGroups)
+    .values({ id: crypto.randomUUID(), networkId: network.id, name: "Default", isDefault: true, settings: defaultSecurityGroupSettings(), createdAt: network.createdAt, updatedAt: network.createdAt })
+    .run();
+  for (const adminId of adminIds) db.insert(networkAdministrators).values({ networkId: network.id, adminId, createdAt: network.createdAt }).run();
+  if (actor) auditIn(ctx, { actor, action: "network.create", target: `network ${network.name}`, networkId: network.id, details: { federationDomain: network.federationDomain, adminIds } });
+}
+
+export async function createNetwork(ctx: AppContext, input: NewNetwork, actor?: Actor): Promise<Network> {
+  const prepared = prepareNetwork(ctx, input);
+  await ctx.writer.run(() => insertNetworkIn(ctx, prepared, actor));
+  return prepared.network;
 }
 
 export function getNetwork(ctx: AppContext, id: string): Network {
