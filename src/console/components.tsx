@@ -21,6 +21,9 @@ export function errorsOf(err: unknown): FieldErrors {
   return out;
 }
 
+/** Service messages are lower-case fragments (API style); the console shows them as sentences. */
+export const sentence = (m: string) => m.charAt(0).toUpperCase() + m.slice(1) + (/[.!?]$/.test(m) ? "" : ".");
+
 export function Csrf(props: { token: string }) {
   return <input type="hidden" name="_csrf" value={props.token} />;
 }
@@ -34,7 +37,7 @@ export function ErrorSummary(props: { errors: FieldErrors; labels?: Record<strin
       <ul>
         {entries.map(([field, message]) =>
           field === "_form" ? (
-            <li>{message}</li>
+            <li>{sentence(message)}</li>
           ) : (
             <li>
               <a href={`#f-${field}`}>

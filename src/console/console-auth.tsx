@@ -7,6 +7,7 @@ import { AppError } from "../http/errors.ts";
 import type { Permission } from "../modules/access/permissions.ts";
 import type { AdminPrincipal } from "../modules/admins/admins.service.ts";
 import { Layout, page } from "./layout.tsx";
+import { sentence } from "./components.tsx";
 
 export type ConsoleHandler = (c: Context<AppEnv>) => Response | Promise<Response>;
 
@@ -67,7 +68,7 @@ export function consoleErrorPage(c: Context<AppEnv>, err: AppError): Response {
   const title = titles[err.code] ?? "Something went wrong";
   const body = (
     <Layout title={title} user={admin ? { name: admin.name, username: admin.username, csrf: admin.csrfToken } : null}>
-      <p>{err.message}.</p>
+      <p>{sentence(err.message)}</p>
       <p>
         {admin ? <a href={homeOf(admin)}>Back to the console</a> : <a href="/sign-in">Sign in</a>}
       </p>

@@ -182,6 +182,23 @@ test("the super administrator's console, end to end", async () => {
   await signIn(pageB, "admin", ADMIN_PW, totpCode(secret, now + 30_000));
   expect(new URL(pageB.url()).pathname).toBe("/admin");
 
+  // --- Appearance: a JPEG logo and a text, shown on the sign-in page ---
+  await pageB.goto(`${s.url}/admin/appearance`);
+  const jpeg = await pageB.screenshot({ type: "jpeg", quality: 80, clip: { x: 0, y: 0, width: 240, height: 60 } });
+  await pageB.getByLabel("Logo image").setInputFiles({ name: "logo.jpg", mimeType: "image/jpeg", buffer: jpeg });
+  await pageB.getByRole("button", { name: "Upload logo" }).click();
+  await expect.poll(() => pageB.getByRole("status").textContent()).toContain("logo is saved");
+  await pageB.getByLabel("Text shown under the logo").fill("Example Corp staff only. Help: extension 4242.");
+  await pageB.getByRole("button", { name: "Save text" }).click();
+  await expect.poll(() => pageB.getByRole("status").textContent()).toContain("text is saved");
+  const visitor = await browser.newContext();
+  const visitorPage = await visitor.newPage();
+  await visitorPage.goto(`${s.url}/sign-in`);
+  expect(await visitorPage.locator("img.sign-in-logo").evaluate((img) => (img as HTMLImageElement).naturalWidth)).toBe(240);
+  expect(await visitorPage.locator("main").textContent()).toContain("extension 4242");
+  await screenshot(visitorPage, SHOTS, "16-sign-in-with-appearance");
+  await visitor.close();
+
   // --- Screenshots of the remaining main pages ---
   for (const [path, name] of [
     ["/admin/settings", "11-settings"],
