@@ -361,7 +361,10 @@ describe("settings, room bot, appearance", () => {
     expect((await root.request("PATCH", "/api/v1/settings", { bogus: true })).status).toBe(400);
   });
 
-  test("room bot on and off", async () => {
+  test("room bot: off by default, on and off", async () => {
+    expect((await body(await root.request("GET", "/api/v1/room-bot"))).enabled).toBe(false);
+    expect((await body(await root.request("PUT", "/api/v1/room-bot", { enabled: true }))).enabled).toBe(true);
+    expect((await body(await root.request("GET", "/api/v1/room-bot"))).enabled).toBe(true);
     expect((await body(await root.request("PUT", "/api/v1/room-bot", { enabled: false }))).enabled).toBe(false);
     expect((await body(await root.request("GET", "/api/v1/room-bot"))).enabled).toBe(false);
     expect((await root.request("PUT", "/api/v1/room-bot", { enabled: "no" })).status).toBe(400);

@@ -48,8 +48,9 @@ export async function updateDeploymentSettings(ctx: AppContext, actor: Actor, pa
   return next;
 }
 
+/** Off until a super administrator turns it on. */
 export function isRoomBotEnabled(ctx: AppContext): boolean {
-  return readKey<boolean>(ctx, "roomBot.enabled") ?? true;
+  return readKey<boolean>(ctx, "roomBot.enabled") ?? false;
 }
 
 export async function setRoomBotEnabled(ctx: AppContext, actor: Actor, enabled: boolean): Promise<void> {
