@@ -20,7 +20,7 @@ import {
   startTotpEnrollment,
 } from "../modules/admins/admins.service.ts";
 import { networksOfAdmin } from "../modules/networks/networks.service.ts";
-import { getAppearance } from "../modules/settings/settings.service.ts";
+import { adminPasswordRuleText, getAppearance, getDeploymentSettings } from "../modules/settings/settings.service.ts";
 import { Csrf, ErrorSummary, Field, Notice, errorsOf, type FieldErrors } from "./components.tsx";
 import { consoleGuard, homeOf, readForm } from "./console-auth.tsx";
 import { Layout, page } from "./layout.tsx";
@@ -125,7 +125,7 @@ export function registerAccountPages(app: App, ctx: AppContext) {
           <form method="post" action="/account/password" novalidate>
             <Csrf token={a.csrfToken} />
             <Field name="currentPassword" label="Current password" type="password" autocomplete="current-password" error={errors.currentPassword} required />
-            <Field name="newPassword" label="New password" type="password" autocomplete="new-password" hint="At least 12 characters, mixing lower case, upper case and digits (or as the deployment's password policy says)." error={errors.newPassword} required />
+            <Field name="newPassword" label="New password" type="password" autocomplete="new-password" hint={adminPasswordRuleText(getDeploymentSettings(ctx))} error={errors.newPassword} required />
             <Field name="confirmPassword" label="Repeat the new password" type="password" autocomplete="new-password" error={errors.confirmPassword} required />
             <button type="submit">Change password</button>
           </form>

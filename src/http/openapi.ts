@@ -35,6 +35,12 @@ export const pageQuery = z.object({
 });
 
 export function registerApiDocs(app: App, ctx: AppContext) {
+  // Each guarded route names its permission (x-permission); say so in its description too, for people reading /api/docs.
+  for (const def of app.openAPIRegistry.definitions) {
+    if (def.type !== "route") continue;
+    const permission = (def.route as { "x-permission"?: string })["x-permission"];
+    if (permission) def.route.description = `${def.route.description ? `${def.route.description}\n\n` : ""}Needs the \`${permission}\` permission (session or API token).`;
+  }
   app.openAPIRegistry.registerComponent("securitySchemes", "bearer", { type: "http", scheme: "bearer", description: "an API access token created in the console (Super administrator → API tokens)" });
   app.openAPIRegistry.registerComponent("securitySchemes", "session", {
     type: "apiKey",
@@ -48,7 +54,7 @@ export function registerApiDocs(app: App, ctx: AppContext) {
       title: "Outpost API",
       version: ctx.version,
       description:
-        "REST API of an Outpost server. Every error has the shape {\"error\":{\"code\",\"message\",\"details\"?,\"requestId\"}}. " +
+        "REST API of an Outpost server. Authenticate with a console session (cookie from POST /api/v1/auth/sign-in, plus the X-CSRF-Token header on state changes) or an API token (Authorization: Bearer). Every error has the shape {\"error\":{\"code\",\"message\",\"details\"?,\"requestId\"}}. " +
         `Error codes: ${Object.keys(errorCodes).join(", ")}.`,
     },
   });

@@ -77,6 +77,8 @@ describe("REST API", () => {
       }
     }
     expect(unmarked).toEqual([]);
+    // The reference says which permission each guarded operation needs.
+    expect((doc.paths["/api/v1/networks"] as Record<string, { description?: string }>).post!.description).toContain("Needs the `networks.write` permission");
     expect(apiOps.length).toBeGreaterThanOrEqual(30);
     // Every permission guards at least one endpoint.
     expect(new Set(apiOps.map((o) => o.permission))).toEqual(new Set(allPermissions));

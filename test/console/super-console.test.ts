@@ -175,6 +175,7 @@ describe("lockout, settings, room bot, appearance, tokens, audit, crash report",
     r = await root.form("/admin/settings", { allowPrivateIps: "on", adminPasswordMinLength: "14", adminPasswordRequireMix: "on", lockoutThreshold: "7" });
     expect(location(r)).toBe("/admin/settings?notice=settings-saved");
     expect(await (await root.request("GET", "/api/v1/settings")).json()).toEqual({ allowPrivateIps: true, adminPasswordMinLength: 14, adminPasswordRequireMix: true, lockoutThreshold: 7 });
+    expect(await (await root.request("GET", "/account/password")).text()).toContain("At least 14 characters, mixing lower case, upper case and digits.");
     r = await root.form("/admin/room-bot", { enabled: "on" });
     expect(location(r)).toContain("roombot-on");
     expect(await (await root.request("GET", "/api/v1/room-bot")).json()).toEqual({ enabled: true });

@@ -9,6 +9,7 @@ import { createAdmin, deleteAdmin, getAdmin, listAdmins, listLockouts, setAdminP
 import { permissions } from "../../modules/access/permissions.ts";
 import { createRole, deleteRole, getRole, listRoles, updateRole } from "../../modules/access/roles.service.ts";
 import { listNetworks } from "../../modules/networks/networks.service.ts";
+import { adminPasswordRuleText, getDeploymentSettings } from "../../modules/settings/settings.service.ts";
 import { ActionButton, Checkboxes, Csrf, ErrorSummary, Field, Pager, Select, errorsOf, when, type FieldErrors } from "../components.tsx";
 import { readForm, type ConsoleRoute } from "../console-auth.tsx";
 import { adminPage, can, csrf } from "./frame.tsx";
@@ -61,7 +62,7 @@ export function administratorPages(ctx: AppContext): ConsoleRoute[] {
               <Csrf token={csrf(c)} />
               <Field name="name" label="Full name" value={v.name} error={errors.name} required maxlength={100} />
               <Field name="username" label="Username" hint="3 to 64 characters: letters, digits, dot, dash, underscore." value={v.username} error={errors.username} required autocomplete="off" />
-              <Field name="password" label="Initial password" type="password" hint="They must change it at first sign-in." error={errors.password} required autocomplete="new-password" />
+              <Field name="password" label="Initial password" type="password" hint={`${adminPasswordRuleText(getDeploymentSettings(ctx))} They must change it at first sign-in.`} error={errors.password} required autocomplete="new-password" />
               <Select
                 name="kind"
                 label="Kind"
@@ -122,7 +123,7 @@ export function administratorPages(ctx: AppContext): ConsoleRoute[] {
             <h2>Set a new password</h2>
             <form method="post" action={`/admin/administrators/${a.id}/password`} novalidate>
               <Csrf token={csrf(c)} />
-              <Field name="password" label="New password" type="password" hint="Ends their session; they must change it at next sign-in." error={errors.password} required autocomplete="new-password" />
+              <Field name="password" label="New password" type="password" hint={`${adminPasswordRuleText(getDeploymentSettings(ctx))} Ends their session; they must change it at next sign-in.`} error={errors.password} required autocomplete="new-password" />
               <button type="submit">Set password</button>
             </form>
             {a.kind === "super" ? (

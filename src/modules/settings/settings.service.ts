@@ -26,6 +26,11 @@ export const defaultDeploymentSettings: DeploymentSettings = {
   lockoutThreshold: 5,
 };
 
+/** The administrator password policy in words, for form hints. */
+export function adminPasswordRuleText(s: DeploymentSettings): string {
+  return `At least ${s.adminPasswordMinLength} characters${s.adminPasswordRequireMix ? ", mixing lower case, upper case and digits" : ""}.`;
+}
+
 function readKey<T>(ctx: AppContext, key: string): T | undefined {
   return ctx.storage.read().select({ value: settings.value }).from(settings).where(eq(settings.key, key)).get()?.value as T | undefined;
 }
