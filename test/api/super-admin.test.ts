@@ -316,6 +316,10 @@ describe("API tokens", () => {
     expect(row.tokenHash).toMatch(/^[0-9a-f]{64}$/);
     const listed = JSON.stringify(await body(await root.request("GET", "/api/v1/tokens")));
     expect(listed).not.toContain(created.token);
+    const onePage = (await body(await root.request("GET", "/api/v1/tokens?limit=1&offset=0"))) as { items: unknown[]; total: number };
+    expect(onePage.items).toHaveLength(1);
+    expect(onePage.total).toBeGreaterThanOrEqual(2);
+    expect((await root.request("GET", "/api/v1/tokens?limit=501")).status).toBe(400);
 
     const use = await fetch(`${s.url}/api/v1/networks`, { headers: { authorization: `Bearer ${created.token}` } });
     expect(use.status).toBe(200);
@@ -348,6 +352,9 @@ describe("roles", () => {
     expect(((await body(await root.request("PUT", `/api/v1/roles/${r.id}`, { name: "Helpdesk 2", permissions: ["lockout.read"] }))) as { permissions: string[] }).permissions).toEqual(["lockout.read"]);
     expect((await root.request("PUT", "/api/v1/roles/super-administrator", { name: "Weak", permissions: [] })).status).toBe(409);
     expect((await root.request("DELETE", "/api/v1/roles/super-administrator")).status).toBe(409);
+    const rolePage = (await body(await root.request("GET", "/api/v1/roles?limit=1&offset=1"))) as { items: unknown[]; total: number };
+    expect(rolePage.items).toHaveLength(1);
+    expect(rolePage.total).toBeGreaterThanOrEqual(2);
     expect((await root.request("DELETE", `/api/v1/roles/${r.id}`)).status).toBe(204);
     expect((await root.request("GET", `/api/v1/roles/${r.id}`)).status).toBe(404);
   });

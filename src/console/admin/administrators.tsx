@@ -219,7 +219,8 @@ export function administratorPages(ctx: AppContext): ConsoleRoute[] {
   };
 
   const lockout = (c: Context<AppEnv>) => {
-    const rows = listLockouts(ctx);
+    const offset = Math.max(0, Number(c.req.query("offset")) || 0);
+    const { items: rows, total } = listLockouts(ctx, { limit: PAGE, offset });
     return adminPage(
       c,
       { title: "Lockout", current: "/admin/lockout" },
@@ -252,6 +253,7 @@ export function administratorPages(ctx: AppContext): ConsoleRoute[] {
             </tbody>
           </table>
         )}
+        <Pager base="/admin/lockout" query={{}} offset={offset} limit={PAGE} total={total} />
       </>,
     );
   };

@@ -67,7 +67,8 @@ export function systemPages(ctx: AppContext): ConsoleRoute[] {
 
   const tokens = (c: Context<AppEnv>, opts: { errors?: FieldErrors; label?: string; roleId?: string; created?: string; status?: number } = {}) => {
     const errors = opts.errors ?? {};
-    const rows = listTokens(ctx);
+    const offset = Math.max(0, Number(c.req.query("offset")) || 0);
+    const { items: rows, total } = listTokens(ctx, { limit: 50, offset });
     return adminPage(
       c,
       { title: "API tokens", current: "/admin/tokens", status: opts.status ?? 200 },
@@ -117,6 +118,7 @@ export function systemPages(ctx: AppContext): ConsoleRoute[] {
             </tbody>
           </table>
         )}
+        <Pager base="/admin/tokens" query={{}} offset={offset} limit={50} total={total} />
         {can(c, "tokens.write") ? (
           <section aria-labelledby="create-token">
             <h2 id="create-token">Create a token</h2>

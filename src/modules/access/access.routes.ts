@@ -2,7 +2,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import type { AppContext } from "../../app/context.ts";
 import { actorOf, guarded } from "../../http/auth.ts";
-import { errorResponses, json } from "../../http/openapi.ts";
+import { errorResponses, json, pageQuery } from "../../http/openapi.ts";
 import type { App } from "../../http/types.ts";
 import { allPermissions, permissions } from "./permissions.ts";
 import { createRole, deleteRole, getRole, listRoles, updateRole } from "./roles.service.ts";
@@ -39,9 +39,15 @@ export function registerAccessRoutes(app: App, ctx: AppContext) {
       tags: ["Roles"],
       summary: "List roles",
       ...guarded("roles.read"),
-      responses: { 200: { description: "roles", ...json(z.object({ items: z.array(RoleSchema) })) }, ...errorResponses(401, 403) },
+      request: { query: pageQuery },
+      responses: { 200: { description: "roles", ...json(z.object({ items: z.array(RoleSchema), total: z.number() })) }, ...errorResponses(400, 401, 403) },
     }),
-    (c) => c.json({ items: listRoles(ctx) }, 200),
+    (c) => {
+      // Roles are few; the page is cut from the whole list.
+      const { limit, offset } = c.req.valid("query");
+      const all = listRoles(ctx);
+      return c.json({ items: all.slice(offset, offset + limit), total: all.length }, 200);
+    },
   );
   app.openapi(
     createRoute({
@@ -103,9 +109,13 @@ export function registerAccessRoutes(app: App, ctx: AppContext) {
       tags: ["API tokens"],
       summary: "List deployment-wide API tokens with their last use",
       ...guarded("tokens.read"),
-      responses: { 200: { description: "tokens (never their secrets)", ...json(z.object({ items: z.array(TokenSchema) })) }, ...errorResponses(401, 403) },
+      request: { query: pageQuery },
+      responses: { 200: { description: "tokens (never their secrets)", ...json(z.object({ items: z.array(TokenSchema), total: z.number() })) }, ...errorResponses(400, 401, 403) },
     }),
-    (c) => c.json({ items: listTokens(ctx).map(tokenView) }, 200),
+    (c) => {
+      const r = listTokens(ctx, c.req.valid("query"));
+      return c.json({ items: r.items.map(tokenView), total: r.total }, 200);
+    },
   );
   app.openapi(
     createRoute({

@@ -1,6 +1,6 @@
 // API access tokens: created with a label and a role, shown once, stored as
 // SHA-256, listed with their last use, revocable. `Authorization: Bearer`.
-import { and, asc, eq, isNull } from "drizzle-orm";
+import { and, asc, eq, isNull, sql } from "drizzle-orm";
 import type { AppContext } from "../../app/context.ts";
 import { apiTokens, roles } from "../../db/schema/index.ts";
 import { AppError } from "../../http/errors.ts";
@@ -28,16 +28,20 @@ export interface TokenPrincipal {
   permissions: Set<string>;
 }
 
-export function listTokens(ctx: AppContext): ApiTokenInfo[] {
-  return ctx.storage
-    .read()
+export function listTokens(ctx: AppContext, page: { limit: number; offset: number } = { limit: 1000, offset: 0 }): { items: ApiTokenInfo[]; total: number } {
+  const db = ctx.storage.read();
+  const total = db.select({ n: sql<number>`count(*)` }).from(apiTokens).where(isNull(apiTokens.networkId)).get()?.n ?? 0;
+  const items = db
     .select({ t: apiTokens, roleName: roles.name })
     .from(apiTokens)
     .innerJoin(roles, eq(apiTokens.roleId, roles.id))
     .where(isNull(apiTokens.networkId))
     .orderBy(asc(apiTokens.createdAt))
+    .limit(page.limit)
+    .offset(page.offset)
     .all()
     .map(({ t, roleName }) => ({ id: t.id, label: t.label, prefix: t.prefix, roleId: t.roleId, roleName, createdAt: t.createdAt, lastUsedAt: t.lastUsedAt }));
+  return { items, total };
 }
 
 /** Creates a deployment-wide token; the returned secret is never retrievable again. */

@@ -131,9 +131,13 @@ export function registerAdminRoutes(app: App, ctx: AppContext) {
       tags: ["Administrators"],
       summary: "Locked administrators and failed sign-in counts",
       ...guarded("lockout.read"),
-      responses: { 200: { description: "administrators with failed sign-ins", ...json(z.object({ items: z.array(AdminSchema) })) }, ...errorResponses(401, 403) },
+      request: { query: pageQuery },
+      responses: { 200: { description: "administrators with failed sign-ins", ...json(z.object({ items: z.array(AdminSchema), total: z.number() })) }, ...errorResponses(400, 401, 403) },
     }),
-    (c) => c.json({ items: listLockouts(ctx).map(adminView) }, 200),
+    (c) => {
+      const r = listLockouts(ctx, c.req.valid("query"));
+      return c.json({ items: r.items.map(adminView), total: r.total }, 200);
+    },
   );
   app.openapi(
     createRoute({

@@ -352,16 +352,21 @@ export function getAdmin(ctx: AppContext, id: string): AdminInfo {
 }
 
 /** Administrators locked out or with failed sign-ins since their last success. */
-export function listLockouts(ctx: AppContext): AdminInfo[] {
-  return ctx.storage
-    .read()
+export function listLockouts(ctx: AppContext, page: { limit: number; offset: number } = { limit: 1000, offset: 0 }): { items: AdminInfo[]; total: number } {
+  const db = ctx.storage.read();
+  const failing = or(isNotNull(administrators.lockedAt), gt(administrators.failedSignIns, 0));
+  const total = db.select({ n: sql<number>`count(*)` }).from(administrators).where(failing).get()?.n ?? 0;
+  const items = db
     .select({ a: administrators, roleName: roles.name })
     .from(administrators)
     .leftJoin(roles, eq(administrators.roleId, roles.id))
-    .where(or(isNotNull(administrators.lockedAt), gt(administrators.failedSignIns, 0)))
+    .where(failing)
     .orderBy(asc(administrators.username))
+    .limit(page.limit)
+    .offset(page.offset)
     .all()
     .map((r) => toInfo(ctx, r.a, r.roleName));
+  return { items, total };
 }
 
 export async function unlockAdmin(ctx: AppContext, actor: Actor, id: string): Promise<void> {
