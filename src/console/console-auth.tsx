@@ -34,6 +34,33 @@ async function formCsrf(c: Context<AppEnv>): Promise<string | undefined> {
 }
 
 /**
+ * Refuses console form posts that a browser sent from another site. This
+ * also covers the sign-in form, which has no session to carry a CSRF token
+ * yet. Browsers send Sec-Fetch-Site on every request; Origin may be "null"
+ * here (Referrer-Policy: no-referrer), so a named origin is compared only
+ * when there is one.
+ */
+export function sameOrigin(): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    if (c.req.method !== "GET" && c.req.method !== "HEAD") {
+      const site = c.req.header("sec-fetch-site");
+      if (site === "cross-site" || site === "same-site") throw new AppError("csrf_failed", "this form was sent from another site");
+      const origin = c.req.header("origin");
+      if (origin && origin !== "null") {
+        let host: string | null = null;
+        try {
+          host = new URL(origin).host;
+        } catch {
+          host = null;
+        }
+        if (host !== c.req.header("host")) throw new AppError("csrf_failed", "this form was sent from another site");
+      }
+    }
+    await next();
+  };
+}
+
+/**
  * Guards a console route. `kind` limits it to super or network
  * administrators; `allowDuringPasswordChange` is for the password page itself.
  */

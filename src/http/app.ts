@@ -14,7 +14,7 @@ import { registerCrashReportRoutes } from "../modules/crash-report/crash-report.
 import { loadSession } from "./auth.ts";
 import { registerAccountPages } from "../console/account.tsx";
 import { registerSuperConsole } from "../console/admin/routes.ts";
-import { CONSOLE_PREFIXES, consoleErrorPage, isConsolePath } from "../console/console-auth.tsx";
+import { CONSOLE_PREFIXES, consoleErrorPage, isConsolePath, sameOrigin } from "../console/console-auth.tsx";
 import { AppError, sendError, validationError } from "./errors.ts";
 import { accessLog, limitBody, requestId, securityHeaders } from "./middleware.ts";
 import { registerApiDocs } from "./openapi.ts";
@@ -37,6 +37,7 @@ export function createHttpApp(ctx: AppContext): App {
     for (const path of [prefix, `${prefix}/*`]) {
       app.use(path, limitBody(ctx.config.bodyLimitBytes));
       app.use(path, loadSession(ctx));
+      app.use(path, sameOrigin());
     }
   }
 

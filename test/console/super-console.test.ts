@@ -38,6 +38,17 @@ describe("sign-in page", () => {
     expect(html).not.toContain("nope");
   });
 
+  test("a form posted from another site is refused, sign-in included", async () => {
+    const post = (origin: string) =>
+      fetch(`${s.url}/sign-in`, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded", origin }, body: "username=admin&password=nope", redirect: "manual" });
+    expect((await post("https://evil.example")).status).toBe(403);
+    const crossSite = await fetch(`${s.url}/sign-in`, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded", "sec-fetch-site": "cross-site" }, body: "username=admin&password=nope", redirect: "manual" });
+    expect(crossSite.status).toBe(403);
+    expect((await post(s.url)).status).toBe(401);
+    const r = await fetch(`${s.url}/admin/networks`, { method: "POST", headers: { cookie: root.cookie, "content-type": "application/x-www-form-urlencoded", origin: "http://attacker.test" }, body: `_csrf=${root.csrf}&name=x`, redirect: "manual" });
+    expect(r.status).toBe(403);
+  });
+
   test("empty fields are named", async () => {
     const r = await fetch(`${s.url}/sign-in`, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: "username=&password=", redirect: "manual" });
     expect(r.status).toBe(400);
