@@ -67,15 +67,16 @@ export function sameOrigin(): MiddlewareHandler<AppEnv> {
 export function consoleGuard(opts: { kind?: "super" | "network"; permission?: Permission | null; allowDuringPasswordChange?: boolean }): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const admin = c.get("admin");
+    const safe = c.req.method === "GET" || c.req.method === "HEAD";
     if (!admin) {
-      if (c.req.method === "GET") return c.redirect(`/sign-in?next=${encodeURIComponent(c.req.path)}`, 303);
+      if (safe) return c.redirect(`/sign-in?next=${encodeURIComponent(c.req.path)}`, 303);
       throw new AppError("unauthenticated", "your session has ended; sign in again");
     }
-    if (c.req.method !== "GET" && (await formCsrf(c)) !== admin.csrfToken) {
+    if (!safe && (await formCsrf(c)) !== admin.csrfToken) {
       throw new AppError("csrf_failed", "the form's security token is missing or out of date; reload the page and try again");
     }
     if (admin.mustChangePassword && !opts.allowDuringPasswordChange) {
-      if (c.req.method === "GET") return c.redirect("/account/password", 303);
+      if (safe) return c.redirect("/account/password", 303);
       throw new AppError("password_change_required", "choose a new password first");
     }
     if (opts.kind && admin.kind !== opts.kind) throw new AppError("forbidden", `this page is for ${opts.kind === "super" ? "super" : "network"} administrators`);

@@ -116,8 +116,8 @@ export function guarded(permission: Permission) {
 export function actorOf(c: Context<AppEnv>): Actor {
   const ip = clientIp(c);
   const token = c.get("token");
-  if (token && token !== "invalid") return { type: "token", id: token.tokenId, name: `token:${token.label}`, ip };
+  if (token && token !== "invalid") return { type: "token", id: token.tokenId, name: `token:${token.label}`, ip, permissions: token.permissions };
   const admin = c.get("admin");
-  if (admin) return { type: "admin", id: admin.id, name: admin.username, ip };
+  if (admin) return { type: "admin", id: admin.id, name: admin.username, ip, permissions: admin.permissions };
   throw new AppError("unauthenticated", "sign in first");
 }

@@ -340,6 +340,31 @@ describe("API tokens", () => {
   });
 });
 
+describe("no privilege escalation", () => {
+  test("a role can hand out, change or take over only what it holds itself", async () => {
+    const tokenAdmins = (await body(await root.request("POST", "/api/v1/roles", { name: "Token and admin clerk", permissions: ["tokens.read", "tokens.write", "admins.read", "admins.write", "roles.read", "roles.write"] }))) as { id: string };
+    const clerk = await newAdmin("clerk", { kind: "super", roleId: tokenAdmins.id });
+    const c = new AdminClient(s.url);
+    await c.signInFirstTime("clerk", PW);
+    const refused = async (r: Response) => {
+      expect(r.status).toBe(403);
+      expect((await body(r)).error!.message).toContain("you do not hold");
+    };
+    await refused(await c.request("POST", "/api/v1/tokens", { label: "mine now", roleId: "super-administrator" }));
+    await refused(await c.request("POST", "/api/v1/admins", { name: "Sock", username: "sockpuppet", password: PW, kind: "super" }));
+    await refused(await c.request("POST", "/api/v1/roles", { name: "Everything", permissions: ["networks.write", "tokens.read"] }));
+    await refused(await c.request("PUT", `/api/v1/roles/${tokenAdmins.id}`, { name: "Token and admin clerk", permissions: ["tokens.read", "tokens.write", "admins.read", "admins.write", "roles.read", "roles.write", "settings.write"] }));
+    const list = (await body(await c.request("GET", "/api/v1/admins?limit=500"))) as { items: { id: string; username: string }[] };
+    const rootId = list.items.find((a) => a.username === "admin")!.id;
+    await refused(await c.request("PUT", `/api/v1/admins/${rootId}/password`, { password: "Taken-Over-Passw0rd" }));
+    await refused(await c.request("PUT", `/api/v1/admins/${clerk.id}/role`, { roleId: "super-administrator" }));
+    await refused(await c.request("DELETE", `/api/v1/admins/${rootId}`));
+    // Within its own permissions it works.
+    expect((await c.request("POST", "/api/v1/tokens", { label: "clerk token", roleId: tokenAdmins.id })).status).toBe(201);
+    expect((await c.request("POST", "/api/v1/admins", { name: "Net", username: "clerks-net-admin", password: PW, kind: "network", newNetworkName: "Clerk net" })).status).toBe(201);
+  });
+});
+
 describe("roles", () => {
   test("create, update, delete; built-in role is fixed; unknown permissions refused", async () => {
     const perms = (await body(await root.request("GET", "/api/v1/permissions"))) as { items: { name: string }[] };

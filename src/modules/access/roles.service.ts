@@ -43,6 +43,17 @@ export function rolePermissions(ctx: AppContext, roleId: string | null): Set<str
   return new Set(r ? toRole(r).permissions : []);
 }
 
+/**
+ * No one hands out more than they hold: granting a role (to a token or an
+ * administrator), writing a role's permissions, or taking over an
+ * administrator (password, role, deletion) needs every permission involved.
+ */
+export function assertCanGrant(actor: Actor, permissions: Iterable<string>, what: string): void {
+  if (!actor.permissions) return;
+  const missing = [...permissions].filter((p) => !actor.permissions!.has(p));
+  if (missing.length) throw new AppError("forbidden", `${what} needs permissions you do not hold: ${missing.join(", ")}`, { missing });
+}
+
 function checkInput(input: { name: string; permissions: string[] }): { name: string; permissions: Permission[] } {
   const name = input.name.trim();
   if (!name || name.length > 80) throw new AppError("validation_failed", "name: must be 1 to 80 characters", [{ path: "name", rule: "length", message: "must be 1 to 80 characters" }]);
@@ -62,6 +73,7 @@ const nameConflict = () => new AppError("conflict", "name: a role with this name
 
 export async function createRole(ctx: AppContext, actor: Actor, input: { name: string; permissions: string[] }): Promise<Role> {
   const clean = checkInput(input);
+  assertCanGrant(actor, clean.permissions, "this role");
   if (nameTaken(ctx, clean.name)) throw nameConflict();
   const now = new Date();
   const row = { id: crypto.randomUUID(), name: clean.name, builtIn: false, permissions: clean.permissions, createdAt: now, updatedAt: now };
@@ -76,6 +88,7 @@ export async function updateRole(ctx: AppContext, actor: Actor, id: string, inpu
   const role = getRole(ctx, id);
   if (role.builtIn) throw new AppError("conflict", "the built-in Super administrator role cannot be changed");
   const clean = checkInput(input);
+  assertCanGrant(actor, [...clean.permissions, ...role.permissions], "changing this role");
   if (nameTaken(ctx, clean.name, id)) throw nameConflict();
   await ctx.writer.run(() => {
     ctx.storage.writeDb.update(roles).set({ name: clean.name, permissions: clean.permissions, updatedAt: new Date() }).where(eq(roles.id, id)).run();
@@ -87,6 +100,7 @@ export async function updateRole(ctx: AppContext, actor: Actor, id: string, inpu
 export async function deleteRole(ctx: AppContext, actor: Actor, id: string): Promise<void> {
   const role = getRole(ctx, id);
   if (role.builtIn) throw new AppError("conflict", "the built-in Super administrator role cannot be deleted");
+  assertCanGrant(actor, role.permissions, "deleting this role");
   const db = ctx.storage.read();
   const inUse = db.select({ id: administrators.id }).from(administrators).where(eq(administrators.roleId, id)).limit(1).get() ?? db.select({ id: apiTokens.id }).from(apiTokens).where(eq(apiTokens.roleId, id)).limit(1).get();
   if (inUse) throw new AppError("conflict", "the role is still assigned to administrators or API tokens; reassign them first");

@@ -6,7 +6,7 @@ import { apiTokens, roles } from "../../db/schema/index.ts";
 import { AppError } from "../../http/errors.ts";
 import { randomSecret, sha256Hex } from "../admins/admins.service.ts";
 import { auditIn, type Actor } from "../audit/audit.service.ts";
-import { getRole, rolePermissions } from "./roles.service.ts";
+import { assertCanGrant, getRole, rolePermissions } from "./roles.service.ts";
 import { SUPER_ROLE_ID } from "./permissions.ts";
 
 export const TOKEN_PREFIX = "opt_";
@@ -49,6 +49,7 @@ export async function createToken(ctx: AppContext, actor: Actor, input: { label:
   const label = input.label.trim();
   if (!label || label.length > 100) throw new AppError("validation_failed", "label: must be 1 to 100 characters", [{ path: "label", rule: "length", message: "must be 1 to 100 characters" }]);
   const role = getRole(ctx, input.roleId ?? SUPER_ROLE_ID);
+  assertCanGrant(actor, role.permissions, `a token with the role ${role.name}`);
   const token = TOKEN_PREFIX + randomSecret(24);
   const tokenHash = await sha256Hex(token);
   const now = new Date();

@@ -9,7 +9,7 @@ import { hashPassword, verifyPassword } from "../../security/passwords.ts";
 import { openSecret, sealSecret } from "../../security/secret-box.ts";
 import { auditIn, systemActor, type Actor } from "../audit/audit.service.ts";
 import { SUPER_ROLE_ID } from "../access/permissions.ts";
-import { rolePermissions } from "../access/roles.service.ts";
+import { assertCanGrant, rolePermissions } from "../access/roles.service.ts";
 import { getDeploymentSettings, type DeploymentSettings } from "../settings/settings.service.ts";
 import { newTotpSecret, totpQrSvg, totpStep, totpUri } from "./totp.ts";
 import { insertNetworkIn, prepareNetwork } from "../networks/networks.service.ts";
@@ -419,6 +419,7 @@ export async function createAdmin(ctx: AppContext, actor: Actor, input: CreateAd
     const conflict = problems.every((p) => p.rule === "unique");
     throw new AppError(conflict ? "conflict" : "validation_failed", `${problems[0]!.path}: ${problems[0]!.message}`, problems);
   }
+  if (roleId) assertCanGrant(actor, rolePermissions(ctx, roleId), "an administrator with this role");
   const passwordHash = await hashPassword(input.password);
   const now = new Date();
   const id = crypto.randomUUID();
@@ -443,6 +444,7 @@ function otherSuperHolders(ctx: AppContext, exceptId: string): number {
 
 export async function setAdminPassword(ctx: AppContext, actor: Actor, id: string, password: string): Promise<void> {
   const admin = getAdmin(ctx, id);
+  assertCanGrant(actor, rolePermissions(ctx, admin.roleId), `setting ${admin.username}'s password`);
   const ruleError = passwordRuleError(password, ctx, "password");
   if (ruleError) throw ruleError;
   const passwordHash = await hashPassword(password);
@@ -457,6 +459,7 @@ export async function setAdminRole(ctx: AppContext, actor: Actor, id: string, ro
   const admin = getAdmin(ctx, id);
   if (admin.kind !== "super") throw new AppError("validation_failed", "roleId: only super administrators have deployment roles", [{ path: "roleId", rule: "kind", message: "only super administrators have deployment roles" }]);
   if (!ctx.storage.read().select({ id: roles.id }).from(roles).where(eq(roles.id, roleId)).get()) throw new AppError("validation_failed", "roleId: no such role", [{ path: "roleId", rule: "exists", message: "no such role" }]);
+  assertCanGrant(actor, [...rolePermissions(ctx, roleId), ...rolePermissions(ctx, admin.roleId)], `changing ${admin.username}'s role`);
   if (admin.roleId === SUPER_ROLE_ID && roleId !== SUPER_ROLE_ID && otherSuperHolders(ctx, id) === 0) {
     throw new AppError("conflict", "at least one administrator must keep the Super administrator role");
   }
@@ -470,6 +473,7 @@ export async function setAdminRole(ctx: AppContext, actor: Actor, id: string, ro
 export async function deleteAdmin(ctx: AppContext, actor: Actor, id: string): Promise<void> {
   const admin = getAdmin(ctx, id);
   if (actor.type === "admin" && actor.id === id) throw new AppError("conflict", "you cannot delete yourself");
+  assertCanGrant(actor, rolePermissions(ctx, admin.roleId), `deleting ${admin.username}`);
   if (admin.roleId === SUPER_ROLE_ID && otherSuperHolders(ctx, id) === 0) throw new AppError("conflict", "the last Super administrator cannot be deleted");
   await ctx.writer.run(() => {
     // Sessions and network assignments go with the row (ON DELETE CASCADE).

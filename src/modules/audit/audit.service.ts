@@ -12,6 +12,8 @@ export interface Actor {
   id: string | null;
   name: string;
   ip?: string | undefined;
+  /** What the actor may do; undefined for the local system (CLI), which may do everything. */
+  permissions?: Set<string> | undefined;
 }
 
 export const systemActor: Actor = { type: "system", id: null, name: "system" };
