@@ -4,7 +4,7 @@ import type { AppContext } from "../../app/context.ts";
 import { guarded } from "../../http/auth.ts";
 import { errorResponses, json, pageQuery } from "../../http/openapi.ts";
 import type { App } from "../../http/types.ts";
-import { auditCsv, listAudit, type AuditFilter } from "./audit.service.ts";
+import { auditCsv, listAudit, toFilter } from "./audit.service.ts";
 
 const Filter = z.object({
   actor: z.string().max(200).optional().describe("exact actor name (administrator username or token:<label>)"),
@@ -25,13 +25,6 @@ const Entry = z
     details: z.record(z.string(), z.unknown()).nullable(),
   })
   .openapi("AuditEntry");
-
-export const toFilter = (q: { actor?: string | undefined; action?: string | undefined; from?: string | undefined; to?: string | undefined }): AuditFilter => ({
-  actor: q.actor || undefined,
-  action: q.action || undefined,
-  from: q.from ? new Date(q.from) : undefined,
-  to: q.to ? new Date(q.to) : undefined,
-});
 
 export function registerAuditRoutes(app: App, ctx: AppContext) {
   app.openapi(

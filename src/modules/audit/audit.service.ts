@@ -58,6 +58,14 @@ export interface AuditFilter {
   networkId?: string | undefined;
 }
 
+/** Filter fields as they arrive from a query string (ISO dates as text, empty means no filter). */
+export const toFilter = (q: { actor?: string | undefined; action?: string | undefined; from?: string | undefined; to?: string | undefined }): AuditFilter => ({
+  actor: q.actor || undefined,
+  action: q.action || undefined,
+  from: q.from ? new Date(q.from) : undefined,
+  to: q.to ? new Date(q.to) : undefined,
+});
+
 function where(f: AuditFilter): SQL | undefined {
   const parts: SQL[] = [];
   if (f.actor) parts.push(eq(auditLog.actorName, f.actor));
