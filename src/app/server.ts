@@ -8,6 +8,7 @@ import { applyMigrations } from "../db/migrate.ts";
 import { createHttpApp } from "../http/app.ts";
 import { createLogger, type LogSetup } from "../log/logger.ts";
 import { ensureFirstAdmin } from "../modules/admins/admins.service.ts";
+import { ensureBuiltInRole } from "../modules/access/roles.service.ts";
 import type { TlsMaterial } from "../tls/certificate.ts";
 import { version } from "../version.ts";
 import type { AppContext } from "./context.ts";
@@ -54,6 +55,7 @@ export async function startServer(config: Config, opts: { log?: LogSetup } = {})
   }
   if (tls) ctx.tlsFingerprint = tls.fingerprint;
 
+  await ensureBuiltInRole(ctx);
   const firstAdminPassword = await ensureFirstAdmin(ctx);
   const app = createHttpApp(ctx);
   const server = Bun.serve({

@@ -3,16 +3,18 @@ export interface EmbeddedMigration { tag: string; folderMillis: number; bps: boo
 export const migrations: EmbeddedMigration[] = [
   {
     "tag": "0000_init",
-    "folderMillis": 1795691951640,
+    "folderMillis": 1795693396688,
     "bps": true,
-    "hash": "6e4f00b05496b350fdfbfd334f419f08d67634bbb95408f6e68d1084c8f418b6",
+    "hash": "195617b7c27bc04e06166904ad862375f6b7969dee8e7b03bb19abd840b801d4",
     "sql": [
       "CREATE TABLE `heartbeat` (\n\t`id` integer PRIMARY KEY NOT NULL,\n\t`at` integer NOT NULL\n);\n",
       "\nCREATE TABLE `settings` (\n\t`key` text PRIMARY KEY NOT NULL,\n\t`value` text NOT NULL,\n\t`updated_at` integer NOT NULL\n);\n",
       "\nCREATE TABLE `admin_sessions` (\n\t`id_hash` text PRIMARY KEY NOT NULL,\n\t`admin_id` text NOT NULL,\n\t`csrf_token` text NOT NULL,\n\t`created_at` integer NOT NULL,\n\t`last_seen_at` integer NOT NULL,\n\t`ip` text,\n\t`user_agent` text,\n\tFOREIGN KEY (`admin_id`) REFERENCES `administrators`(`id`) ON UPDATE no action ON DELETE cascade\n);\n",
       "\nCREATE INDEX `admin_sessions_admin_idx` ON `admin_sessions` (`admin_id`);",
-      "\nCREATE TABLE `administrators` (\n\t`id` text PRIMARY KEY NOT NULL,\n\t`username` text NOT NULL,\n\t`name` text NOT NULL,\n\t`kind` text NOT NULL,\n\t`password_hash` text NOT NULL,\n\t`must_change_password` integer DEFAULT false NOT NULL,\n\t`created_at` integer NOT NULL,\n\t`updated_at` integer NOT NULL\n);\n",
+      "\nCREATE TABLE `administrators` (\n\t`id` text PRIMARY KEY NOT NULL,\n\t`username` text NOT NULL,\n\t`name` text NOT NULL,\n\t`kind` text NOT NULL,\n\t`password_hash` text NOT NULL,\n\t`must_change_password` integer DEFAULT false NOT NULL,\n\t`role_id` text,\n\t`totp_secret` text,\n\t`totp_pending_secret` text,\n\t`totp_last_step` integer,\n\t`failed_sign_ins` integer DEFAULT 0 NOT NULL,\n\t`locked_at` integer,\n\t`created_at` integer NOT NULL,\n\t`updated_at` integer NOT NULL,\n\tFOREIGN KEY (`role_id`) REFERENCES `roles`(`id`) ON UPDATE no action ON DELETE no action\n);\n",
       "\nCREATE UNIQUE INDEX `administrators_username_unique` ON `administrators` (`username`);",
+      "\nCREATE TABLE `roles` (\n\t`id` text PRIMARY KEY NOT NULL,\n\t`name` text NOT NULL,\n\t`built_in` integer DEFAULT false NOT NULL,\n\t`permissions` text NOT NULL,\n\t`created_at` integer NOT NULL,\n\t`updated_at` integer NOT NULL\n);\n",
+      "\nCREATE UNIQUE INDEX `roles_name_unique` ON `roles` (`name`);",
       "\nCREATE TABLE `network_administrators` (\n\t`network_id` text NOT NULL,\n\t`admin_id` text NOT NULL,\n\t`created_at` integer NOT NULL,\n\tPRIMARY KEY(`network_id`, `admin_id`),\n\tFOREIGN KEY (`network_id`) REFERENCES `networks`(`id`) ON UPDATE no action ON DELETE cascade,\n\tFOREIGN KEY (`admin_id`) REFERENCES `administrators`(`id`) ON UPDATE no action ON DELETE cascade\n);\n",
       "\nCREATE INDEX `network_admins_admin_idx` ON `network_administrators` (`admin_id`);",
       "\nCREATE TABLE `networks` (\n\t`id` text PRIMARY KEY NOT NULL,\n\t`name` text NOT NULL,\n\t`federation_domain` text,\n\t`read_receipts` integer DEFAULT true NOT NULL,\n\t`created_at` integer NOT NULL,\n\t`updated_at` integer NOT NULL\n);\n",
@@ -22,7 +24,14 @@ export const migrations: EmbeddedMigration[] = [
       "\nCREATE TABLE `users` (\n\t`id` text PRIMARY KEY NOT NULL,\n\t`network_id` text NOT NULL,\n\t`username` text NOT NULL,\n\t`first_name` text DEFAULT '' NOT NULL,\n\t`last_name` text DEFAULT '' NOT NULL,\n\t`security_group_id` text NOT NULL,\n\t`status` text DEFAULT 'pending' NOT NULL,\n\t`type` text DEFAULT 'user' NOT NULL,\n\t`password_hash` text NOT NULL,\n\t`failed_sign_ins` integer DEFAULT 0 NOT NULL,\n\t`created_at` integer NOT NULL,\n\t`updated_at` integer NOT NULL,\n\tFOREIGN KEY (`network_id`) REFERENCES `networks`(`id`) ON UPDATE no action ON DELETE cascade,\n\tFOREIGN KEY (`security_group_id`) REFERENCES `security_groups`(`id`) ON UPDATE no action ON DELETE no action\n);\n",
       "\nCREATE UNIQUE INDEX `users_network_username_uq` ON `users` (`network_id`,`username`);",
       "\nCREATE INDEX `users_group_idx` ON `users` (`security_group_id`);",
-      "\nCREATE INDEX `users_network_status_idx` ON `users` (`network_id`,`status`);"
+      "\nCREATE INDEX `users_network_status_idx` ON `users` (`network_id`,`status`);",
+      "\nCREATE TABLE `api_tokens` (\n\t`id` text PRIMARY KEY NOT NULL,\n\t`label` text NOT NULL,\n\t`token_hash` text NOT NULL,\n\t`prefix` text NOT NULL,\n\t`role_id` text NOT NULL,\n\t`network_id` text,\n\t`created_by` text,\n\t`created_at` integer NOT NULL,\n\t`last_used_at` integer,\n\tFOREIGN KEY (`role_id`) REFERENCES `roles`(`id`) ON UPDATE no action ON DELETE no action,\n\tFOREIGN KEY (`network_id`) REFERENCES `networks`(`id`) ON UPDATE no action ON DELETE cascade,\n\tFOREIGN KEY (`created_by`) REFERENCES `administrators`(`id`) ON UPDATE no action ON DELETE set null\n);\n",
+      "\nCREATE UNIQUE INDEX `api_tokens_token_hash_unique` ON `api_tokens` (`token_hash`);",
+      "\nCREATE INDEX `api_tokens_network_idx` ON `api_tokens` (`network_id`);",
+      "\nCREATE TABLE `audit_log` (\n\t`id` integer PRIMARY KEY AUTOINCREMENT NOT NULL,\n\t`at` integer NOT NULL,\n\t`actor_type` text NOT NULL,\n\t`actor_id` text,\n\t`actor_name` text NOT NULL,\n\t`action` text NOT NULL,\n\t`target` text,\n\t`ip` text,\n\t`network_id` text,\n\t`details` text\n);\n",
+      "\nCREATE INDEX `audit_at_idx` ON `audit_log` (`at`);",
+      "\nCREATE INDEX `audit_action_idx` ON `audit_log` (`action`);",
+      "\nCREATE INDEX `audit_actor_idx` ON `audit_log` (`actor_name`);"
     ]
   }
 ];

@@ -5,7 +5,16 @@ import { HTTPException } from "hono/http-exception";
 import type { AppContext } from "../app/context.ts";
 import { registerAuthRoutes } from "../modules/admins/auth.routes.ts";
 import { registerSystemRoutes } from "../modules/system/system.routes.ts";
+import { registerAdminRoutes } from "../modules/admins/admins.routes.ts";
+import { registerNetworkRoutes } from "../modules/networks/networks.routes.ts";
+import { registerAccessRoutes } from "../modules/access/access.routes.ts";
+import { registerSettingsRoutes } from "../modules/settings/settings.routes.ts";
+import { registerAuditRoutes } from "../modules/audit/audit.routes.ts";
+import { registerCrashReportRoutes } from "../modules/crash-report/crash-report.routes.ts";
 import { loadSession } from "./auth.ts";
+import { registerAccountPages } from "../console/account.tsx";
+import { registerSuperConsole } from "../console/admin/routes.ts";
+import { CONSOLE_PREFIXES, consoleErrorPage, isConsolePath, sameOrigin } from "../console/console-auth.tsx";
 import { AppError, sendError, validationError } from "./errors.ts";
 import { accessLog, limitBody, requestId, securityHeaders } from "./middleware.ts";
 import { registerApiDocs } from "./openapi.ts";
@@ -24,15 +33,33 @@ export function createHttpApp(ctx: AppContext): App {
   app.use("*", accessLog(ctx));
   app.use("/api/*", limitBody(ctx.config.bodyLimitBytes));
   app.use("/api/*", loadSession(ctx));
+  for (const prefix of CONSOLE_PREFIXES) {
+    for (const path of [prefix, `${prefix}/*`]) {
+      app.use(path, limitBody(ctx.config.bodyLimitBytes));
+      app.use(path, loadSession(ctx));
+      app.use(path, sameOrigin());
+    }
+  }
 
   registerSystemRoutes(app, ctx);
   registerAuthRoutes(app, ctx);
+  registerAdminRoutes(app, ctx);
+  registerNetworkRoutes(app, ctx);
+  registerAccessRoutes(app, ctx);
+  registerSettingsRoutes(app, ctx);
+  registerAuditRoutes(app, ctx);
+  registerCrashReportRoutes(app, ctx);
+  registerAccountPages(app, ctx);
+  registerSuperConsole(app, ctx);
   registerApiDocs(app, ctx);
   registerStaticAssets(app);
 
-  app.notFound((c) => sendError(c, new AppError("not_found", `nothing at ${c.req.method} ${c.req.path}`)));
+  app.notFound((c) => {
+    const err = new AppError("not_found", `nothing at ${c.req.method} ${c.req.path}`);
+    return isConsolePath(c.req.path) ? consoleErrorPage(c, err) : sendError(c, err);
+  });
   app.onError((err, c) => {
-    if (err instanceof AppError) return sendError(c, err);
+    if (err instanceof AppError) return isConsolePath(c.req.path) ? consoleErrorPage(c, err) : sendError(c, err);
     if (err instanceof SyntaxError || (err instanceof HTTPException && err.status === 400 && /JSON|Malformed/i.test(err.message))) {
       return sendError(c, new AppError("malformed_json", "the request body is not valid JSON"));
     }

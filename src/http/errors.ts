@@ -10,6 +10,7 @@ export const errorCodes = {
   malformed_json: 400,
   unauthenticated: 401,
   invalid_credentials: 401,
+  totp_required: 401,
   forbidden: 403,
   csrf_failed: 403,
   password_change_required: 403,

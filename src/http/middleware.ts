@@ -60,7 +60,10 @@ export function accessLog(ctx: AppContext): MiddlewareHandler<AppEnv> {
 }
 
 export function clientIp(c: { req: { raw: Request }; env?: unknown }): string | undefined {
-  const server = (c.env as { server?: { requestIP(r: Request): { address: string } | null } } | undefined)?.server;
+  // Bun passes the server itself as the fetch handler's second argument (c.env); some adapters wrap it as { server }.
+  type WithIp = { requestIP(r: Request): { address: string } | null };
+  const env = c.env as (Partial<WithIp> & { server?: WithIp }) | undefined;
+  const server = env?.server ?? (typeof env?.requestIP === "function" ? (env as WithIp) : undefined);
   try {
     return server?.requestIP(c.req.raw)?.address;
   } catch {

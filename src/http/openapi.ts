@@ -1,5 +1,6 @@
 // The OpenAPI 3.1 document (built from the same zod route specs that validate
 // requests) and the offline interactive reference at /api/docs.
+import { z } from "@hono/zod-openapi";
 import { errorBodySchema, errorCodes } from "./errors.ts";
 import type { App } from "./types.ts";
 import type { AppContext } from "../app/context.ts";
@@ -24,14 +25,36 @@ export function errorResponses(...statuses: number[]) {
   return out;
 }
 
+/** A JSON request or response body with this schema. */
+export const json = <T extends z.ZodType>(schema: T) => ({ content: { "application/json": { schema } } });
+
+/** Query parameters of every paginated list. */
+export const pageQuery = z.object({
+  limit: z.coerce.number().int().min(1).max(500).default(50).describe("items per page (1 to 500)"),
+  offset: z.coerce.number().int().min(0).default(0).describe("items to skip"),
+});
+
 export function registerApiDocs(app: App, ctx: AppContext) {
+  // Each guarded route names its permission (x-permission); say so in its description too, for people reading /api/docs.
+  for (const def of app.openAPIRegistry.definitions) {
+    if (def.type !== "route") continue;
+    const permission = (def.route as { "x-permission"?: string })["x-permission"];
+    if (permission) def.route.description = `${def.route.description ? `${def.route.description}\n\n` : ""}Needs the \`${permission}\` permission (session or API token).`;
+  }
+  app.openAPIRegistry.registerComponent("securitySchemes", "bearer", { type: "http", scheme: "bearer", description: "an API access token created in the console (Super administrator → API tokens)" });
+  app.openAPIRegistry.registerComponent("securitySchemes", "session", {
+    type: "apiKey",
+    in: "cookie",
+    name: "outpost_session",
+    description: "console session from POST /api/v1/auth/sign-in; state changes also need the X-CSRF-Token header",
+  });
   app.doc31("/api/openapi.json", {
     openapi: "3.1.0",
     info: {
       title: "Outpost API",
       version: ctx.version,
       description:
-        "REST API of an Outpost server. Every error has the shape {\"error\":{\"code\",\"message\",\"details\"?,\"requestId\"}}. " +
+        "REST API of an Outpost server. Authenticate with a console session (cookie from POST /api/v1/auth/sign-in, plus the X-CSRF-Token header on state changes) or an API token (Authorization: Bearer). Every error has the shape {\"error\":{\"code\",\"message\",\"details\"?,\"requestId\"}}. " +
         `Error codes: ${Object.keys(errorCodes).join(", ")}.`,
     },
   });

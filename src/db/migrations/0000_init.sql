@@ -28,11 +28,28 @@ CREATE TABLE `administrators` (
 	`kind` text NOT NULL,
 	`password_hash` text NOT NULL,
 	`must_change_password` integer DEFAULT false NOT NULL,
+	`role_id` text,
+	`totp_secret` text,
+	`totp_pending_secret` text,
+	`totp_last_step` integer,
+	`failed_sign_ins` integer DEFAULT 0 NOT NULL,
+	`locked_at` integer,
+	`created_at` integer NOT NULL,
+	`updated_at` integer NOT NULL,
+	FOREIGN KEY (`role_id`) REFERENCES `roles`(`id`) ON UPDATE no action ON DELETE no action
+);
+--> statement-breakpoint
+CREATE UNIQUE INDEX `administrators_username_unique` ON `administrators` (`username`);--> statement-breakpoint
+CREATE TABLE `roles` (
+	`id` text PRIMARY KEY NOT NULL,
+	`name` text NOT NULL,
+	`built_in` integer DEFAULT false NOT NULL,
+	`permissions` text NOT NULL,
 	`created_at` integer NOT NULL,
 	`updated_at` integer NOT NULL
 );
 --> statement-breakpoint
-CREATE UNIQUE INDEX `administrators_username_unique` ON `administrators` (`username`);--> statement-breakpoint
+CREATE UNIQUE INDEX `roles_name_unique` ON `roles` (`name`);--> statement-breakpoint
 CREATE TABLE `network_administrators` (
 	`network_id` text NOT NULL,
 	`admin_id` text NOT NULL,
@@ -84,4 +101,37 @@ CREATE TABLE `users` (
 --> statement-breakpoint
 CREATE UNIQUE INDEX `users_network_username_uq` ON `users` (`network_id`,`username`);--> statement-breakpoint
 CREATE INDEX `users_group_idx` ON `users` (`security_group_id`);--> statement-breakpoint
-CREATE INDEX `users_network_status_idx` ON `users` (`network_id`,`status`);
+CREATE INDEX `users_network_status_idx` ON `users` (`network_id`,`status`);--> statement-breakpoint
+CREATE TABLE `api_tokens` (
+	`id` text PRIMARY KEY NOT NULL,
+	`label` text NOT NULL,
+	`token_hash` text NOT NULL,
+	`prefix` text NOT NULL,
+	`role_id` text NOT NULL,
+	`network_id` text,
+	`created_by` text,
+	`created_at` integer NOT NULL,
+	`last_used_at` integer,
+	FOREIGN KEY (`role_id`) REFERENCES `roles`(`id`) ON UPDATE no action ON DELETE no action,
+	FOREIGN KEY (`network_id`) REFERENCES `networks`(`id`) ON UPDATE no action ON DELETE cascade,
+	FOREIGN KEY (`created_by`) REFERENCES `administrators`(`id`) ON UPDATE no action ON DELETE set null
+);
+--> statement-breakpoint
+CREATE UNIQUE INDEX `api_tokens_token_hash_unique` ON `api_tokens` (`token_hash`);--> statement-breakpoint
+CREATE INDEX `api_tokens_network_idx` ON `api_tokens` (`network_id`);--> statement-breakpoint
+CREATE TABLE `audit_log` (
+	`id` integer PRIMARY KEY AUTOINCREMENT NOT NULL,
+	`at` integer NOT NULL,
+	`actor_type` text NOT NULL,
+	`actor_id` text,
+	`actor_name` text NOT NULL,
+	`action` text NOT NULL,
+	`target` text,
+	`ip` text,
+	`network_id` text,
+	`details` text
+);
+--> statement-breakpoint
+CREATE INDEX `audit_at_idx` ON `audit_log` (`at`);--> statement-breakpoint
+CREATE INDEX `audit_action_idx` ON `audit_log` (`action`);--> statement-breakpoint
+CREATE INDEX `audit_actor_idx` ON `audit_log` (`actor_name`);

@@ -2,3 +2,5 @@
 export * from "./system.ts";
 export * from "./admins.ts";
 export * from "./directory.ts";
+export * from "./tokens.ts";
+export * from "./audit.ts";
