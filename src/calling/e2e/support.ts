@@ -66,3 +66,25 @@ export async function until(cond: () => boolean, ms = 5000, what = "condition"):
     await Bun.sleep(10);
   }
 }
+
+/** A signalling-only participant: joins (no media) and reports what the node answered. */
+export async function rawJoin(url: string, token: string, send: MediaKind[] = ["audio"], receive: MediaKind[] = ["audio"]): Promise<{ ws: WebSocket; reply: { t: string; code?: string; participantId?: string } }> {
+  const ws = new WebSocket(url);
+  await new Promise<void>((resolve, reject) => {
+    ws.onopen = () => resolve();
+    ws.onerror = () => reject(new Error("cannot connect"));
+  });
+  const reply = await new Promise<{ t: string; code?: string }>((resolve) => {
+    ws.onmessage = (ev) => resolve(JSON.parse(String(ev.data)));
+    ws.send(JSON.stringify({ t: "join", token, send, receive }));
+  });
+  return { ws, reply };
+}
+
+/** Collects every frame a raw signalling socket receives. */
+export function collect(ws: WebSocket): { frames: { t: string; code?: string; message?: string }[]; closed: Promise<number> } {
+  const frames: { t: string; code?: string }[] = [];
+  ws.onmessage = (ev) => frames.push(JSON.parse(String(ev.data)));
+  const closed = new Promise<number>((resolve) => ws.addEventListener("close", (ev) => resolve(ev.code)));
+  return { frames, closed };
+}
