@@ -220,6 +220,12 @@ export class CallParticipant {
     return () => this.listeners.message.delete(l);
   }
 
+  /** Called once the signalling connection ends (left, refused, or the node went away). */
+  onClosed(l: () => void): void {
+    if (this.ws.readyState === WebSocket.CLOSED) return l();
+    this.ws.addEventListener("close", () => l(), { once: true });
+  }
+
   onUndecryptable(l: Listener<{ from: string | null; error: string; wire: Uint8Array }>): () => void {
     this.listeners.undecryptable.add(l);
     return () => this.listeners.undecryptable.delete(l);

@@ -1,0 +1,76 @@
+// `outpost serve` with its calling node as a child process: readiness, join tokens over
+// the authenticated control channel, a call through the node, the node killed mid-call,
+// restarted by the supervisor on the same ports, and the participants rejoining.
+import { statSync } from "node:fs";
+import { afterAll, beforeAll, expect, test } from "vitest";
+import { sharedKey, syntheticPayload, until } from "../src/calling/e2e/support.ts";
+import { joinGrantFor } from "../src/calling/grants.ts";
+import { CallParticipant } from "../src/calling/participant.ts";
+import { secretPath } from "../src/calling/secret.ts";
+import { callingService, type CallingService } from "../src/calling/supervisor.ts";
+import { defaultSecurityGroupSettings } from "../src/modules/security-groups/settings.ts";
+import { startTestServer, type TestServer } from "./support/server.ts";
+
+let server: TestServer;
+let calling: CallingService;
+beforeAll(async () => {
+  server = await startTestServer({ callingMode: "spawn", callingTcpPort: 0, callingUdpPortMin: 42000, callingUdpPortMax: 42999, logLevel: "warn" });
+  calling = callingService(server.ctx)!;
+  await calling.supervisor!.ready();
+});
+afterAll(async () => {
+  await server.close();
+});
+
+type Ready = { ready: boolean; checks: Record<string, { ok: boolean; detail?: string }> };
+const readyz = async () => (await (await fetch(server.url + "/readyz")).json()) as Ready;
+
+async function joinPair(callId: string) {
+  const group = defaultSecurityGroupSettings().calling;
+  const url = calling.client.signallingUrl()!;
+  const join = async (id: string) => {
+    const { token } = await calling.client.issueJoinToken(joinGrantFor(group, { callId, participantId: id }));
+    return CallParticipant.join({ signallingUrl: url, token, send: ["audio"], receive: { audio: 2 } });
+  };
+  const a = await join("a");
+  const b = await join("b");
+  await sharedKey(a.keyring, b.keyring);
+  await until(() => b.slots.some((s) => s.participantId === "a"), 5000, "slot");
+  let got = 0;
+  b.onMedia((m) => m.from === "a" && got++);
+  for (let i = 0; i < 10; i++) await a.sendRtp("audio", syntheticPayload("a", "audio", i));
+  await until(() => got === 10, 5000, "media through the spawned node");
+  return [a, b] as const;
+}
+
+test("serve spawns the node: readiness, a secret only the owner can read, a call through it, stats", async () => {
+  const r = await readyz();
+  expect(r.checks.calling?.ok).toBe(true);
+  expect(statSync(secretPath(server.dataDir)).mode & 0o777).toBe(0o600);
+  const [a, b] = await joinPair("spawned");
+  const stats = await calling.client.stats();
+  expect(stats.calls.find((c) => c.callId === "spawned")?.participants.map((p) => p.participantId).sort()).toEqual(["a", "b"]);
+  expect((await readyz()).checks.calling?.detail).toMatch(/1 call\(s\), 2 participant\(s\)/);
+  await a.leave();
+  await b.leave();
+});
+
+test("the node killed mid-call is restarted on the same ports and clients rejoin", async () => {
+  const [a, b] = await joinPair("crash");
+  const sup = calling.supervisor!;
+  const urlBefore = calling.client.signallingUrl();
+  const dropped = new Promise<void>((resolve) => b.onClosed(resolve));
+  process.kill(sup.pid!, "SIGKILL");
+  await dropped;
+  await until(() => sup.state !== "running", 3000, "supervisor noticing");
+  expect((await readyz()).checks.calling?.ok).toBe(false);
+  await sup.ready();
+  expect(sup.restarts).toBe(1);
+  expect(calling.client.signallingUrl()).toBe(urlBefore);
+  expect((await readyz()).checks.calling?.ok).toBe(true);
+  await a.close();
+  await b.close();
+  const [a2, b2] = await joinPair("crash");
+  await a2.leave();
+  await b2.leave();
+});
