@@ -9,7 +9,11 @@ import { CallParticipant } from "../src/calling/participant.ts";
 import { secretPath } from "../src/calling/secret.ts";
 import { callingService, type CallingService } from "../src/calling/supervisor.ts";
 import { defaultSecurityGroupSettings } from "../src/modules/security-groups/settings.ts";
-import { startTestServer, type TestServer } from "./support/server.ts";
+import { startCallingNode } from "../src/calling/node.ts";
+import { ensureCallingSecret } from "../src/calling/secret.ts";
+import { createLogger } from "../src/log/logger.ts";
+import { AdminClient } from "./support/admin-client.ts";
+import { startTestServer, tempDir, type TestServer } from "./support/server.ts";
 
 let server: TestServer;
 let calling: CallingService;
@@ -73,4 +77,56 @@ test("the node killed mid-call is restarted on the same ports and clients rejoin
   const [a2, b2] = await joinPair("crash");
   await a2.leave();
   await b2.leave();
+});
+
+test("admin API: active calls and participants, paging, ending a call; bad requests refused", async () => {
+  const anon = await fetch(server.url + "/api/v1/calling/status");
+  expect(anon.status).toBe(401);
+  const admin = new AdminClient(server.url);
+  await admin.signInFirstTime("admin", server.firstAdminPassword!);
+  const [a, b] = await joinPair("dash");
+  const res = await admin.request("GET", "/api/v1/calling/status?limit=1");
+  expect(res.status).toBe(200);
+  const body = (await res.json()) as { node: { reachable: boolean; state: string }; totals: { calls: number; participants: number }; calls: { callId: string; participants: { participantId: string; connection: string }[] }[]; nextOffset: number | null };
+  expect(body.node).toMatchObject({ reachable: true, state: "running" });
+  expect(body.totals).toEqual({ calls: 1, participants: 2 });
+  expect(body.calls[0]!.participants.map((p) => p.connection)).toEqual(["connected", "connected"]);
+  expect(body.nextOffset).toBeNull();
+  const bad = await admin.request("GET", "/api/v1/calling/status?limit=0");
+  expect(bad.status).toBe(400);
+  const badBody = (await bad.json()) as { error: { code: string; details: { path: string }[] } };
+  expect(badBody.error.details[0]!.path).toMatch(/limit/);
+  expect((await admin.request("POST", "/api/v1/calling/calls/nope/end")).status).toBe(404);
+  const noCsrf = await fetch(server.url + "/api/v1/calling/calls/dash/end", { method: "POST", headers: { cookie: admin.cookie } });
+  expect(noCsrf.status).toBe(403);
+  const ended = new Promise<void>((resolve) => a.onMessage((m) => m.t === "ended" && resolve()));
+  expect((await admin.request("POST", "/api/v1/calling/calls/dash/end")).status).toBe(204);
+  await ended;
+  const after = (await (await admin.request("GET", "/api/v1/calling/status")).json()) as { totals: { calls: number } };
+  expect(after.totals.calls).toBe(0);
+  await a.close();
+  await b.close();
+});
+
+test("two-machine split: a server points at an external node sharing its secret; a wrong secret is not ready", async () => {
+  const dataDir = tempDir();
+  const secret = ensureCallingSecret(dataDir);
+  const log = createLogger({ level: "silent", eventLogging: "activity", stdout: false }).logger;
+  const node = await startCallingNode({ secret, address: "127.0.0.1", controlPort: 0, tcpPort: 0, udpPortMin: 43000, udpPortMax: 43999, log });
+  const good = await startTestServer({ dataDir, callingMode: "external", callingNodeUrl: node.url });
+  const wrong = await startTestServer({ callingMode: "external", callingNodeUrl: node.url });
+  try {
+    const ready = (await (await fetch(good.url + "/readyz")).json()) as Ready;
+    expect(ready.checks.calling).toMatchObject({ ok: true });
+    const notReady = await fetch(wrong.url + "/readyz");
+    expect(notReady.status).toBe(503);
+    expect(((await notReady.json()) as Ready).checks.calling).toMatchObject({ ok: false });
+    const { token } = await callingService(good.ctx)!.client.issueJoinToken({ callId: "split", participantId: "x", kinds: { audio: true, video: false, screen: false } });
+    expect(token.length).toBeGreaterThan(20);
+    await expect(callingService(wrong.ctx)!.client.issueJoinToken({ callId: "split", participantId: "y", kinds: { audio: true, video: false, screen: false } })).rejects.toThrow(/401/);
+  } finally {
+    await wrong.close();
+    await good.close();
+    await node.stop();
+  }
 });

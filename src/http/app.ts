@@ -3,6 +3,7 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
 import { HTTPException } from "hono/http-exception";
 import type { AppContext } from "../app/context.ts";
+import { registerCallingRoutes } from "../calling/calling.routes.ts";
 import { registerAuthRoutes } from "../modules/admins/auth.routes.ts";
 import { registerSystemRoutes } from "../modules/system/system.routes.ts";
 import { loadSession } from "./auth.ts";
@@ -27,6 +28,7 @@ export function createHttpApp(ctx: AppContext): App {
 
   registerSystemRoutes(app, ctx);
   registerAuthRoutes(app, ctx);
+  registerCallingRoutes(app, ctx);
   registerApiDocs(app, ctx);
   registerStaticAssets(app);
 
