@@ -197,24 +197,24 @@ export class Call {
    */
   allocate(now = Date.now()) {
     const all = [...this.participants.values()];
+    // Ranked once per kind for the whole call (O(participants)), then filtered per subscriber.
+    const ranked = new Map<MediaKind, Source[]>();
+    for (const kind of mediaKinds) {
+      const sources = all.map((p) => p.sources.get(kind)).filter((s): s is Source => !!s);
+      if (kind === "audio") sources.sort((a, b) => Number(b.speaking(now)) - Number(a.speaking(now)) || a.level - b.level);
+      else if (kind === "video") sources.sort((a, b) => Number(!!b.owner.sources.get("audio")?.speaking(now)) - Number(!!a.owner.sources.get("audio")?.speaking(now)) || a.owner.joinedAt - b.owner.joinedAt);
+      else sources.sort((a, b) => b.owner.joinedAt - a.owner.joinedAt);
+      ranked.set(kind, sources);
+    }
     for (const sub of all) {
       let changed = false;
       for (const kind of mediaKinds) {
         const slots = sub.slots.filter((s) => s.kind === kind);
         if (slots.length === 0) continue;
-        let candidates = all.filter((p) => p !== sub).map((p) => p.sources.get(kind)).filter((s): s is Source => !!s && !sub.paused.has(s.key));
+        let candidates = ranked.get(kind)!.filter((s) => s.owner !== sub && !sub.paused.has(s.key));
         if (candidates.length > slots.length) {
-          if (kind === "audio") {
-            candidates = candidates.filter((s) => s.speaking(now)).sort((a, b) => a.level - b.level);
-          } else if (kind === "video") {
-            candidates.sort((a, b) => {
-              const sa = a.owner.sources.get("audio")?.speaking(now) ? 0 : 1;
-              const sb = b.owner.sources.get("audio")?.speaking(now) ? 0 : 1;
-              return sa - sb || a.owner.joinedAt - b.owner.joinedAt;
-            });
-          } else {
-            candidates.sort((a, b) => b.owner.joinedAt - a.owner.joinedAt);
-          }
+          // More sources than slots: audio only for those speaking, then the first in rank.
+          if (kind === "audio") candidates = candidates.filter((s) => s.speaking(now));
           candidates = candidates.slice(0, slots.length);
         }
         const chosen = new Set(candidates);
