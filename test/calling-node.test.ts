@@ -1,7 +1,7 @@
 // `outpost serve` with its calling node as a child process: readiness, join tokens over
 // the authenticated control channel, a call through the node, the node killed mid-call,
 // restarted by the supervisor on the same ports, and the participants rejoining.
-import { statSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { sharedKey, syntheticPayload, until } from "../src/calling/e2e/support.ts";
 import { joinGrantFor } from "../src/calling/grants.ts";
@@ -13,7 +13,7 @@ import { startCallingNode } from "../src/calling/node.ts";
 import { ensureCallingSecret } from "../src/calling/secret.ts";
 import { createLogger } from "../src/log/logger.ts";
 import { AdminClient } from "./support/admin-client.ts";
-import { startTestServer, tempDir, type TestServer } from "./support/server.ts";
+import { spawnServer, startTestServer, tempDir, type TestServer } from "./support/server.ts";
 
 let server: TestServer;
 let calling: CallingService;
@@ -129,4 +129,30 @@ test("two-machine split: a server points at an external node sharing its secret;
     await good.close();
     await node.stop();
   }
+});
+
+function childrenOf(pid: number): number[] {
+  const out: number[] = [];
+  for (const d of readdirSync("/proc")) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = readFileSync(`/proc/${d}/stat`, "utf8");
+      if (Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]) === pid) out.push(Number(d));
+    } catch {
+      /* gone meanwhile */
+    }
+  }
+  return out;
+}
+
+test("serve killed with SIGKILL: its calling node does not outlive it", async () => {
+  const spawned = await spawnServer({ args: ["--calling-mode", "spawn", "--calling-tcp-port", "0", "--calling-udp-port-min", "44100", "--calling-udp-port-max", "44199"] });
+  const ready = (await (await fetch(spawned.url + "/readyz")).json()) as Ready;
+  expect(ready.checks.calling?.ok).toBe(true);
+  const [child] = childrenOf(spawned.proc.pid);
+  expect(child).toBeGreaterThan(0);
+  expect(readFileSync(`/proc/${child}/cmdline`, "utf8")).toContain("calling-node");
+  await spawned.signal("SIGKILL");
+  await until(() => !existsSync(`/proc/${child}`) || /\) Z /.test(readFileSync(`/proc/${child}/stat`, "utf8")), 5000, "the node exiting");
+  rmSync(spawned.dataDir, { recursive: true, force: true });
 });
