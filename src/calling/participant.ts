@@ -149,6 +149,8 @@ export class CallParticipant {
       t.onTrack.subscribe((track) => track.onReceiveRtp.subscribe((rtp) => this.onRtp(kind, t.mid!, rtp)));
     }
     const answer = this.waitFor("answer", timeout);
+    const mediaReady = this.waitFor("media-ready", timeout);
+    mediaReady.catch(() => {}); // awaited below; this only keeps an early failure from going unhandled
     this.signal({
       t: "offer",
       sdp: this.pc.localDescription!.sdp,
@@ -161,6 +163,7 @@ export class CallParticipant {
     });
     const a = await answer;
     await this.pc.setRemoteDescription({ type: "answer", sdp: a.sdp });
+    await mediaReady;
     await new Promise<void>((resolve, reject) => {
       if (this.pc.connectionState === "connected") return resolve();
       const timer = setTimeout(() => reject(new CallJoinError("timeout", "media connection not established")), timeout);

@@ -1,8 +1,8 @@
 // Calls, participants and forwarding: who is in which call, which of their sources
 // fills which receive slot of every other participant, and the RTP relay itself
 // (packets are forwarded as they came, never decoded; payloads stay end-to-end encrypted).
-import type { MediaStreamTrack, RTCPeerConnection, RTCRtpSender, RtpPacket } from "werift";
-import { RTP_EXTENSION_URI } from "werift";
+import type { MediaStreamTrack, RTCPeerConnection, RTCRtpSender } from "werift";
+import { RTP_EXTENSION_URI, RtpHeader, RtpPacket } from "werift";
 import type { Logger } from "../log/logger.ts";
 import { attachSharedTcp, createNodePeer, onlyTcpCandidates, type CertificatePool, type MediaNetwork } from "./node-peer.ts";
 import { callLimits, mediaKinds, type ClientMessage, type ErrorCode, type JoinGrant, type MediaKind, type NodeMessage, type RosterEntry, type SlotAssignment } from "./signalling.ts";
@@ -53,10 +53,13 @@ class Source {
     if (this.slots.size === 0) return;
     // Header extensions are per-hop (ids are negotiated per peer connection): the
     // subscriber's sender writes its own; passing ours on could clash with them.
-    rtp.header.extensions = [];
-    rtp.header.extension = false;
-    const raw = rtp.serialize();
-    for (const slot of this.slots) slot.send(raw, rtp);
+    const h = rtp.header;
+    // Each subscriber's sender rewrites the header it is given, so each gets its own copy,
+    // built field by field (re-parsing serialized bytes per subscriber costs far more).
+    for (const slot of this.slots) {
+      const header = new RtpHeader({ marker: h.marker, payloadType: h.payloadType, sequenceNumber: h.sequenceNumber, timestamp: h.timestamp, ssrc: h.ssrc, padding: false, extension: false, extensions: [] });
+      slot.send(new RtpPacket(header, rtp.payload), h);
+    }
   }
 }
 
@@ -80,14 +83,14 @@ class Slot {
     this.rebase = true;
   }
 
-  send(raw: Buffer, rtp: RtpPacket) {
+  send(packet: RtpPacket, original: RtpHeader) {
     if (this.rebase) {
-      this.sender.replaceRTP(rtp.header, true);
+      this.sender.replaceRTP(original, true);
       this.rebase = false;
     }
     this.forwarded++;
     this.subscriber.call.forwarded++;
-    this.sender.sendRtp(raw).catch(() => {
+    this.sender.sendRtp(packet).catch(() => {
       /* the subscriber's transport went away; its leave cleans up */
     });
   }
@@ -130,6 +133,11 @@ export class Participant {
     this.negotiated = true;
     const pc = await createNodePeer(net, certs, { forceTcp: this.grant.forceTcp });
     this.pc = pc;
+    // The participant's side connects a moment before ours (DTLS ends with our Finished):
+    // tell it when media it sends is really forwarded.
+    const ready = pc.connectionStateChange.subscribe((state) => {
+      if (state === "connected") (ready.unSubscribe(), this.signal.send({ t: "media-ready" }));
+    });
     try {
       await pc.setRemoteDescription({ type: "offer", sdp: msg.sdp });
     } catch (e) {

@@ -104,6 +104,8 @@ export type ErrorCode =
 export type NodeMessage =
   | { t: "joined"; callId: string; participantId: string; mode: "call" | "broadcast"; role: "sender" | "listener"; forceTcp: boolean; participants: RosterEntry[] }
   | { t: "answer"; sdp: string }
+  /** The node's side of the media connection is up: what is sent from now on is forwarded. */
+  | { t: "media-ready" }
   | { t: "participant-joined"; participant: RosterEntry }
   | { t: "participant-left"; participantId: string }
   | { t: "slots"; slots: SlotAssignment[] }
