@@ -57,6 +57,8 @@ export class CallParticipant {
   participantId = "";
   callId = "";
   roster = new Map<string, RosterEntry>();
+  /** CSRC tag → participant id, from the roster (set before any of their media can arrive). */
+  private readonly tags = new Map<number, string>();
   slots: SlotAssignment[] = [];
   readonly pc: RTCPeerConnection;
   private readonly senders = new Map<MediaKind, { sender: RTCRtpSender; seq: number; ts: number; ssrc: number }>();
@@ -134,7 +136,7 @@ export class CallParticipant {
     const j = await joined;
     this.participantId = j.participantId;
     this.callId = j.callId;
-    for (const r of j.participants) this.roster.set(r.participantId, r);
+    for (const r of j.participants) (this.roster.set(r.participantId, r), this.tags.set(r.tag, r.participantId));
 
     const sendTx = new Map<MediaKind, RTCRtpTransceiver>();
     for (const k of this.opts.send) {
@@ -186,9 +188,10 @@ export class CallParticipant {
       return;
     }
     if (m.t === "slots") this.slots = m.slots;
-    if (m.t === "participant-joined") this.roster.set(m.participant.participantId, m.participant);
+    if (m.t === "participant-joined") (this.roster.set(m.participant.participantId, m.participant), this.tags.set(m.participant.tag, m.participant.participantId));
     if (m.t === "participant-left") {
       this.roster.delete(m.participantId);
+      for (const [tag, id] of this.tags) if (id === m.participantId) this.tags.delete(tag);
       // The key owner rotates so the one who left cannot read what follows.
       if (this.keyOwner) void this.rotateKey().then((k) => this.keyOwner?.onRotated(k));
     }
@@ -196,7 +199,8 @@ export class CallParticipant {
   }
 
   private onRtp(kind: MediaKind, mid: string, rtp: RtpPacket) {
-    const from = this.slots.find((s) => s.mid === mid)?.participantId ?? null;
+    const tag = rtp.header.csrc[0];
+    const from = (tag !== undefined ? this.tags.get(tag) : undefined) ?? this.slots.find((s) => s.mid === mid)?.participantId ?? null;
     const wire = new Uint8Array(rtp.payload);
     const run = async () => {
       if (!this.e2ee) {

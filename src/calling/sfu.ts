@@ -3,6 +3,7 @@
 // (packets are forwarded as they came, never decoded; payloads stay end-to-end encrypted).
 import type { MediaStreamTrack, RTCPeerConnection, RTCRtpSender } from "werift";
 import { RTP_EXTENSION_URI, RtpHeader, RtpPacket } from "werift";
+import { randomBytes } from "node:crypto";
 import type { Logger } from "../log/logger.ts";
 import { attachSharedTcp, createNodePeer, onlyTcpCandidates, type CertificatePool, type MediaNetwork } from "./node-peer.ts";
 import { callLimits, mediaKinds, type ClientMessage, type ErrorCode, type JoinGrant, type MediaKind, type NodeMessage, type RosterEntry, type SlotAssignment } from "./signalling.ts";
@@ -57,7 +58,7 @@ class Source {
     // Each subscriber's sender rewrites the header it is given, so each gets its own copy,
     // built field by field (re-parsing serialized bytes per subscriber costs far more).
     for (const slot of this.slots) {
-      const header = new RtpHeader({ marker: h.marker, payloadType: h.payloadType, sequenceNumber: h.sequenceNumber, timestamp: h.timestamp, ssrc: h.ssrc, padding: false, extension: false, extensions: [] });
+      const header = new RtpHeader({ marker: h.marker, payloadType: h.payloadType, sequenceNumber: h.sequenceNumber, timestamp: h.timestamp, ssrc: h.ssrc, csrc: [this.owner.tag], padding: false, extension: false, extensions: [] });
       slot.send(new RtpPacket(header, rtp.payload), h);
     }
   }
@@ -107,6 +108,7 @@ export class Participant {
 
   constructor(
     readonly call: Call,
+    readonly tag: number,
     readonly id: string,
     readonly grant: JoinGrant,
     readonly signal: SignalPeer,
@@ -115,7 +117,7 @@ export class Participant {
   ) {}
 
   roster(): RosterEntry {
-    return { participantId: this.id, send: this.send };
+    return { participantId: this.id, send: this.send, tag: this.tag };
   }
 
   async negotiate(msg: Extract<ClientMessage, { t: "offer" }>, net: MediaNetwork, certs: CertificatePool): Promise<string> {
@@ -289,7 +291,11 @@ export class Sfu {
       call.participants.delete(existing.id);
       void existing.close();
     }
-    const p = new Participant(call, grant.participantId, grant, signal, send, receive);
+    const tags = new Set([...call.participants.values()].map((o) => o.tag));
+    let tag: number;
+    do tag = randomBytes(4).readUInt32BE();
+    while (tags.has(tag));
+    const p = new Participant(call, tag, grant.participantId, grant, signal, send, receive);
     call.broadcast({ t: "participant-joined", participant: p.roster() });
     call.participants.set(p.id, p);
     return p;

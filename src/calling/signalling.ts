@@ -78,6 +78,8 @@ export type ClientMessage = z.infer<typeof clientMessageSchema>;
 export interface RosterEntry {
   participantId: string;
   send: MediaKind[];
+  /** The CSRC the node stamps on this participant's forwarded packets: who sent a packet, without waiting for a slots message. */
+  tag: number;
 }
 
 export interface SlotAssignment {
