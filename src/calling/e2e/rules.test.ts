@@ -4,6 +4,7 @@
 import { createSocket } from "node:dgram";
 import { connect } from "node:net";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { RtpHeader } from "werift";
 import { defaultSecurityGroupSettings } from "../../modules/security-groups/settings.ts";
 import { CallKeyring, FrameError, type CallKey } from "../frame-crypto.ts";
 import { joinGrantFor } from "../grants.ts";
@@ -243,6 +244,30 @@ describe("bad input", () => {
       message: expect.stringMatching(/video/),
     });
     expect(await send(await join("o3"), { t: "offer", sdp: "v=0 whatever sdp", send: {}, receive: { audio: ["1"], video: [], screen: ["1"] } })).toMatchObject({ code: "bad-offer" });
+  });
+
+  test("an SRTP packet with a broken authentication tag is dropped by the node; the intact one is forwarded", async () => {
+    const a = await t.join({ callId: "srtp", participantId: "a" });
+    const b = await t.join({ callId: "srtp", participantId: "b" });
+    await sharedKey(a.keyring, b.keyring);
+    await until(() => b.slots.some((s) => s.participantId === "a"), 3000, "slot");
+    let got = 0;
+    b.onMedia(() => got++);
+    const dtls = a.pc.dtlsTransports[0]!;
+    const sender = a.pc.getTransceivers().find((x) => x.sender.track)!.sender;
+    const header = new RtpHeader({ ssrc: sender.ssrc, payloadType: sender.codec!.payloadType, sequenceNumber: 100, timestamp: 96000, marker: true });
+    const srtp = dtls.srtp.encrypt(Buffer.from(await a.keyring.encrypt(syntheticPayload("a", "audio", 0))), header);
+    const tampered = Buffer.from(srtp);
+    tampered[tampered.length - 1]! ^= 0x01;
+    const source = () => t.node.sfu.calls.get("srtp")!.participants.get("a")!.sources.get("audio")!;
+    await dtls.iceTransport.connection.send(tampered);
+    await Bun.sleep(200);
+    expect(source().packetsIn).toBe(0);
+    await dtls.iceTransport.connection.send(srtp);
+    await until(() => got === 1, 3000, "the intact packet");
+    expect(source().packetsIn).toBe(1);
+    await a.leave();
+    await b.leave();
   });
 
   test("garbage on the media ports does not disturb a running call", async () => {
