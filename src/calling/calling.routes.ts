@@ -16,6 +16,7 @@ const Participant = z.object({
   forceTcp: z.boolean(),
   connection: z.string(),
   packetsIn: z.number(),
+  packetsDropped: z.number(),
   packetsOut: z.number(),
 });
 const Call = z.object({ callId: z.string(), mode: z.string(), startedAt: z.string(), forwardedPackets: z.number(), participants: z.array(Participant) });

@@ -25,6 +25,11 @@ export interface SignalPeer {
 /** RFC 6464 levels are -dBov: 127 is silence. Quieter than this is not speaking. */
 const SPEAKING_LEVEL = 90;
 const ACTIVE_WINDOW_MS = 1000;
+/**
+ * Packets per second one source may have forwarded (burst twice that): well above Opus
+ * (50/s) and a few Mbit/s of video, far below what would let one sender flood everyone.
+ */
+const SOURCE_BUDGET: Record<MediaKind, number> = { audio: 200, video: 2000, screen: 2000 };
 
 class Source {
   readonly slots = new Set<Slot>();
@@ -32,13 +37,27 @@ class Source {
   /** Smoothed audio level (lower is louder); 0 when the sender does not say. */
   level = 127;
   packetsIn = 0;
+  dropped = 0;
+  private tokens: number;
+  private refilledAt = 0;
   constructor(
     readonly owner: Participant,
     readonly kind: MediaKind,
-  ) {}
+  ) {
+    this.tokens = 2 * SOURCE_BUDGET[kind];
+  }
 
   get key() {
     return `${this.owner.id}:${this.kind}`;
+  }
+
+  private withinBudget(now: number): boolean {
+    const rate = SOURCE_BUDGET[this.kind];
+    this.tokens = Math.min(2 * rate, this.tokens + ((now - this.refilledAt) / 1000) * rate);
+    this.refilledAt = now;
+    if (this.tokens < 1) return false;
+    this.tokens -= 1;
+    return true;
   }
 
   speaking(now: number): boolean {
@@ -47,6 +66,10 @@ class Source {
 
   forward(rtp: RtpPacket, extensions: Record<string, unknown> | undefined, now: number) {
     this.packetsIn++;
+    if (!this.withinBudget(now)) {
+      this.dropped++;
+      return;
+    }
     this.lastPacketAt = now;
     const al = extensions?.[RTP_EXTENSION_URI.audioLevelIndication] as { level: number } | undefined;
     const level = this.kind === "audio" ? (al ? al.level : 0) : 127;
@@ -355,6 +378,7 @@ export class Sfu {
           forceTcp: p.grant.forceTcp,
           connection: p.pc?.connectionState ?? "new",
           packetsIn: [...p.sources.values()].reduce((n, s) => n + s.packetsIn, 0),
+          packetsDropped: [...p.sources.values()].reduce((n, s) => n + s.dropped, 0),
           packetsOut: p.slots.reduce((n, s) => n + s.forwarded, 0),
         })),
       };

@@ -12,7 +12,7 @@ import type { JoinGrantInput } from "./signalling.ts";
 export const READY_MARKER = "OUTPOST-CALLING-NODE-READY ";
 
 export interface NodeStats {
-  calls: { callId: string; mode: string; startedAt: string; forwardedPackets: number; participants: { participantId: string; role: string; send: string[]; forceTcp: boolean; connection: string; packetsIn: number; packetsOut: number }[] }[];
+  calls: { callId: string; mode: string; startedAt: string; forwardedPackets: number; participants: { participantId: string; role: string; send: string[]; forceTcp: boolean; connection: string; packetsIn: number; packetsDropped: number; packetsOut: number }[] }[];
   totals: { calls: number; participants: number };
 }
 

@@ -270,6 +270,40 @@ describe("bad input", () => {
     await b.leave();
   });
 
+  test("a sender flooding media is held to its budget; the call goes on", async () => {
+    const a = await t.join({ callId: "flood", participantId: "a" });
+    const b = await t.join({ callId: "flood", participantId: "b" });
+    await sharedKey(a.keyring, b.keyring);
+    await until(() => b.slots.some((s) => s.participantId === "a"), 3000, "slot");
+    let got = 0;
+    b.onMedia(() => got++);
+    const payload = syntheticPayload("a", "audio", 0);
+    const started = performance.now();
+    // About 2000 packets/s for a second: ten times the budget of an audio source.
+    for (let i = 0; i < 100; i++) {
+      await Promise.all(Array.from({ length: 20 }, () => a.sendRtp("audio", payload)));
+      await Bun.sleep(5);
+    }
+    const seconds = (performance.now() - started) / 1000;
+    const source = t.node.sfu.calls.get("flood")!.participants.get("a")!.sources.get("audio")!;
+    // Loopback UDP drops some of a burst this size; wait until what arrives has arrived.
+    let seen = -1;
+    while (seen !== source.packetsIn) {
+      seen = source.packetsIn;
+      await Bun.sleep(300);
+    }
+    expect(source.packetsIn).toBeGreaterThan(1500);
+    // 400 of burst plus 200/s while the flood lasted, nothing more.
+    expect(source.packetsIn - source.dropped).toBeLessThanOrEqual(400 + Math.ceil(200 * (seconds + 1)));
+    expect(source.dropped).toBeGreaterThan(0);
+    await Bun.sleep(1100);
+    const before = got;
+    for (let i = 0; i < 10; i++) await a.sendRtp("audio", syntheticPayload("a", "audio", i));
+    await until(() => got === before + 10, 3000, "normal media after the flood");
+    await a.leave();
+    await b.leave();
+  });
+
   test("garbage on the media ports does not disturb a running call", async () => {
     const a = await t.join({ callId: "noise", participantId: "a" });
     const b = await t.join({ callId: "noise", participantId: "b" });
