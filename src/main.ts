@@ -159,7 +159,7 @@ Usage: outpost <command> [options]
 
 Commands:
 ${Object.entries(commands)
-  .map(([name, c]) => `  ${name.padEnd(10)} ${c.summary}`)
+  .map(([name, c]) => `  ${name.padEnd(13)} ${c.summary}`)
   .join("\n")}
 
 Run "outpost <command> --help" for a command's options.`;
