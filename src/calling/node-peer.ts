@@ -22,10 +22,47 @@ import type { AcceptsTcpSocket, SharedTcpPort } from "./tcp-mux.ts";
 
 export interface MediaNetwork {
   address: string;
-  udpPortMin: number;
-  udpPortMax: number;
+  udpPorts: UdpPortPool;
   tcp: SharedTcpPort;
   tcpPort: number;
+}
+
+/**
+ * Hands out the UDP media ports of the configured range, one per peer connection.
+ * werift, given a range, probes it from the bottom (bind, close, bind again), so two
+ * connections gathering at once can pick the same port and one never starts: the
+ * node decides the port itself and makes werift start its probe there.
+ */
+export class UdpPortPool {
+  private readonly inUse = new Set<number>();
+  private next: number;
+  constructor(
+    readonly min: number,
+    readonly max: number,
+  ) {
+    this.next = min;
+  }
+
+  take(): number {
+    const size = this.max - this.min + 1;
+    for (let i = 0; i < size; i++) {
+      const p = this.next;
+      this.next = p >= this.max ? this.min : p + 1;
+      if (!this.inUse.has(p)) {
+        this.inUse.add(p);
+        return p;
+      }
+    }
+    throw new Error(`every UDP port of ${this.min}-${this.max} is in use`);
+  }
+
+  release(port: number): void {
+    this.inUse.delete(port);
+  }
+
+  get used(): number {
+    return this.inUse.size;
+  }
 }
 
 /**
@@ -80,7 +117,7 @@ const FIRST_CHECK_WAIT_MS = 30_000;
 export const mediaCodecs = { audio: [useOPUS()], video: [useVP8()] };
 export const mediaHeaderExtensions = { audio: [useSdesMid(), useAudioLevelIndication()], video: [useSdesMid()] };
 
-export async function createNodePeer(net: MediaNetwork, certs: CertificatePool, opts: { forceTcp: boolean }): Promise<RTCPeerConnection> {
+export async function createNodePeer(net: MediaNetwork, certs: CertificatePool, opts: { forceTcp: boolean; udpPort: number }): Promise<RTCPeerConnection> {
   const keys = await certs.take();
   return new RTCPeerConnection({
     iceServers: [],
@@ -88,7 +125,9 @@ export async function createNodePeer(net: MediaNetwork, certs: CertificatePool, 
     iceUseIpv6: false,
     iceAdditionalHostAddresses: [net.address],
     iceInterfaceAddresses: { udp4: net.address },
-    icePortRange: [net.udpPortMin, net.udpPortMax],
+    // werift refuses a one-port range; it probes from the bottom, so it binds our port (free:
+    // it is ours) and only falls back to the next one if another program holds ours.
+    icePortRange: opts.udpPort < 65535 ? [opts.udpPort, opts.udpPort + 1] : [opts.udpPort - 1, opts.udpPort],
     bundlePolicy: "max-bundle",
     codecs: mediaCodecs,
     headerExtensions: mediaHeaderExtensions,

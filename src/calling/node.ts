@@ -4,7 +4,7 @@
 import { randomBytes } from "node:crypto";
 import type { Server, ServerWebSocket } from "bun";
 import type { Logger } from "../log/logger.ts";
-import { CertificatePool } from "./node-peer.ts";
+import { CertificatePool, UdpPortPool } from "./node-peer.ts";
 import { bearer, secretMatches } from "./secret.ts";
 import { CallingError, Sfu, type Participant } from "./sfu.ts";
 import { callLimits, joinGrantSchema, parseClientMessage, type JoinGrant, type NodeMessage } from "./signalling.ts";
@@ -51,7 +51,7 @@ export async function startCallingNode(opts: CallingNodeOptions): Promise<Callin
   const tcpPort = await tcp.listen(opts.address, opts.tcpPort);
   const certs = new CertificatePool();
   void certs.fill();
-  const net = { address: opts.address, udpPortMin: opts.udpPortMin, udpPortMax: opts.udpPortMax, tcp, tcpPort };
+  const net = { address: opts.address, udpPorts: new UdpPortPool(opts.udpPortMin, opts.udpPortMax), tcp, tcpPort };
   const sfu = new Sfu(net, certs, log);
   const grants = new Map<string, { grant: JoinGrant; expiresAt: number }>();
 
@@ -182,7 +182,7 @@ export async function startCallingNode(opts: CallingNodeOptions): Promise<Callin
         const s = sfu.stats();
         return json({ ok: true, calls: s.totals.calls, participants: s.totals.participants, tcpPort });
       }
-      if (req.method === "GET" && url.pathname === "/control/stats") return json({ ...sfu.stats(), tcp: tcp.stats });
+      if (req.method === "GET" && url.pathname === "/control/stats") return json({ ...sfu.stats(), tcp: tcp.stats, udpPortsInUse: net.udpPorts.used });
       if (req.method === "POST" && url.pathname === "/control/join-grants") {
         let body: unknown;
         try {

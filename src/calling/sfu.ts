@@ -126,6 +126,7 @@ export class Participant {
   readonly paused = new Set<string>();
   pc?: RTCPeerConnection;
   private releaseTcp?: () => void;
+  private releasePort?: () => void;
   joinedAt = Date.now();
   negotiated = false;
 
@@ -156,7 +157,9 @@ export class Participant {
         mids.set(m, { kind: k, dir: "receive" });
       }
     this.negotiated = true;
-    const pc = await createNodePeer(net, certs, { forceTcp: this.grant.forceTcp });
+    const udpPort = net.udpPorts.take();
+    this.releasePort = () => net.udpPorts.release(udpPort);
+    const pc = await createNodePeer(net, certs, { forceTcp: this.grant.forceTcp, udpPort });
     this.pc = pc;
     // The participant's side connects a moment before ours (DTLS ends with our Finished):
     // tell it when media it sends is really forwarded.
@@ -193,7 +196,10 @@ export class Participant {
     this.releaseTcp = attachSharedTcp(pc, net);
     await pc.setLocalDescription(await pc.createAnswer());
     const sdp = pc.localDescription!.sdp;
-    return this.grant.forceTcp ? onlyTcpCandidates(sdp) : sdp;
+    if (this.grant.forceTcp) return onlyTcpCandidates(sdp);
+    // werift carries on without UDP when the port cannot be bound (another program holds it).
+    if (!/a=candidate:\S+ 1 udp /.test(sdp)) throw new CallingError("internal", `UDP port ${udpPort} could not be opened; join again`);
+    return sdp;
   }
 
   async close() {
@@ -201,6 +207,8 @@ export class Participant {
     for (const src of this.sources.values()) for (const slot of [...src.slots]) slot.assign(null);
     this.releaseTcp?.();
     await this.pc?.close().catch(() => {});
+    // Only once werift has closed the socket can the port go to someone else.
+    this.releasePort?.();
   }
 }
 

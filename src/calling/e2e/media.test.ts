@@ -27,6 +27,14 @@ test("every peer connection has its own DTLS certificate and a UDP port inside t
   await Promise.all(ps.map((p) => p.leave()));
 });
 
+test("a dozen participants joining at the same moment each get a port of their own", async () => {
+  const ps = await Promise.all(Array.from({ length: 12 }, (_, i) => t.join({ callId: "rush", participantId: `r${i}` })));
+  const ports = ps.map((p) => Number(/ udp \d+ 127\.0\.0\.1 (\d+) typ host/.exec(p.pc.remoteDescription!.sdp)![1]));
+  expect(new Set(ports).size).toBe(12);
+  expect(ps.every((p) => p.pc.connectionState === "connected")).toBe(true);
+  await Promise.all(ps.map((p) => p.leave()));
+});
+
 test("screen sharing travels in a screen slot, apart from the camera", async () => {
   const presenter = await t.join({ callId: "screen", participantId: "presenter" }, { send: ["audio", "video", "screen"], receive: { audio: 1 } });
   const viewer = await t.join({ callId: "screen", participantId: "viewer" }, { send: ["audio"], receive: { audio: 1, video: 1, screen: 1 } });
