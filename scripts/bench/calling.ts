@@ -57,16 +57,24 @@ async function runWorker() {
   for (let i = job.from; i < job.to; i += 5) {
     const batch = await Promise.all(
       Array.from({ length: Math.min(5, job.to - i) }, async (_, j) => {
-        const r = await fetch(job.controlUrl + "/control/join-grants", {
-          method: "POST",
-          headers: { authorization: `Bearer ${job.secret}`, "content-type": "application/json" },
-          body: JSON.stringify({ callId: job.callId, participantId: `p${i + j}`, kinds: { audio: true, video: false, screen: false } }),
-        });
-        const { token } = (await r.json()) as { token: string };
-        const keyring = new CallKeyring();
-        await keyring.install({ keyId: job.key.keyId, raw: new Uint8Array(job.key.raw) });
-        const p = await CallParticipant.join({ signallingUrl: job.signallingUrl, token, send: ["audio"], receive: { audio: 3 }, keyring, e2ee: job.e2ee, timeoutMs: 30_000 });
-        return { p, index: i + j };
+        // On a loaded machine a join can time out; a participant simply joins again (new token).
+        for (let attempt = 1; ; attempt++) {
+          const r = await fetch(job.controlUrl + "/control/join-grants", {
+            method: "POST",
+            headers: { authorization: `Bearer ${job.secret}`, "content-type": "application/json" },
+            body: JSON.stringify({ callId: job.callId, participantId: `p${i + j}`, kinds: { audio: true, video: false, screen: false } }),
+          });
+          const { token } = (await r.json()) as { token: string };
+          const keyring = new CallKeyring();
+          await keyring.install({ keyId: job.key.keyId, raw: new Uint8Array(job.key.raw) });
+          try {
+            const p = await CallParticipant.join({ signallingUrl: job.signallingUrl, token, send: ["audio"], receive: { audio: 3 }, keyring, e2ee: job.e2ee, timeoutMs: 20_000 });
+            return { p, index: i + j };
+          } catch (e) {
+            if (attempt === 3) throw e;
+            process.stderr.write(`p${i + j}: join failed (${(e as Error).message}), joining again\n`);
+          }
+        }
       }),
     );
     ps.push(...batch);
@@ -172,7 +180,12 @@ async function runMain() {
         const out = lines(proc.stdout);
         const send = (s: string) => (proc.stdin.write(s + "\n"), proc.stdin.flush());
         send(JSON.stringify({ controlUrl: url, secret, signallingUrl: url.replace("http", "ws") + "/signal", callId, from, to, e2ee: E2EE, key } satisfies WorkerJob));
-        return { proc, send, read: async () => JSON.parse((await out.next()).value as string) };
+        const read = async () => {
+          const line = (await out.next()).value;
+          if (typeof line !== "string") throw new Error(`client process ${w} ended early (exit ${await proc.exited})`);
+          return JSON.parse(line);
+        };
+        return { proc, send, read };
       });
       for (const w of workers) await w.read(); // joined
       for (const w of workers) w.send("start");
