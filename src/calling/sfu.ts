@@ -38,6 +38,8 @@ class Source {
   level = 127;
   packetsIn = 0;
   dropped = 0;
+  /** `participantId:kind`, the name a subscriber pauses it by. */
+  readonly key: string;
   private tokens: number;
   private refilledAt = 0;
   constructor(
@@ -45,11 +47,9 @@ class Source {
     readonly kind: MediaKind,
   ) {
     this.tokens = 2 * SOURCE_BUDGET[kind];
+    this.key = `${owner.id}:${kind}`;
   }
 
-  get key() {
-    return `${this.owner.id}:${this.kind}`;
-  }
 
   private withinBudget(now: number): boolean {
     const rate = SOURCE_BUDGET[this.kind];
@@ -252,11 +252,19 @@ export class Call {
       for (const kind of mediaKinds) {
         const slots = sub.slots.filter((s) => s.kind === kind);
         if (slots.length === 0) continue;
-        let candidates = ranked.get(kind)!.filter((s) => s.owner !== sub && !sub.paused.has(s.key));
-        if (candidates.length > slots.length) {
-          // More sources than slots: audio only for those speaking, then the first in rank.
-          if (kind === "audio") candidates = candidates.filter((s) => s.speaking(now));
-          candidates = candidates.slice(0, slots.length);
+        const list = ranked.get(kind)!;
+        const eligible = (s: Source) => s.owner !== sub && !sub.paused.has(s.key);
+        // Runs every 250 ms for every subscriber: look only as far into the ranking as needed.
+        let count = 0;
+        for (const s of list) if (eligible(s) && ++count > slots.length) break;
+        const crowded = count > slots.length;
+        const candidates: Source[] = [];
+        for (const s of list) {
+          if (candidates.length === slots.length) break;
+          if (!eligible(s)) continue;
+          // More sources than slots: audio only for those speaking (ranked first), then the first in rank.
+          if (crowded && kind === "audio" && !s.speaking(now)) break;
+          candidates.push(s);
         }
         const chosen = new Set(candidates);
         // Sources already in a slot stay where they are (no flicker); the rest fill free slots.
