@@ -1,6 +1,7 @@
 // The node's side of one participant's peer connection: werift configured for an SFU
 // (one bundled transport, media bound to the configured address and UDP range, its own
 // DTLS certificate) with the shared ICE-TCP port attached as a passive candidate.
+import "./reflect.ts";
 import { randomBytes } from "node:crypto";
 import {
   Candidate,

@@ -1,6 +1,7 @@
 // An SDK call participant (a werift peer): joins through the signalling protocol,
 // sends RTP whose payloads it encrypts with the current call key, decrypts what the
 // SFU forwards, and (as the call's key owner) rotates the key when someone leaves.
+import "./reflect.ts";
 import {
   MediaStreamTrack,
   RTCPeerConnection,

@@ -1,6 +1,7 @@
 // Calls, participants and forwarding: who is in which call, which of their sources
 // fills which receive slot of every other participant, and the RTP relay itself
 // (packets are forwarded as they came, never decoded; payloads stay end-to-end encrypted).
+import "./reflect.ts";
 import type { MediaStreamTrack, RTCPeerConnection, RTCRtpSender } from "werift";
 import { RTP_EXTENSION_URI, RtpHeader, RtpPacket } from "werift";
 import { randomBytes } from "node:crypto";

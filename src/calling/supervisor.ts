@@ -87,9 +87,12 @@ export class CallingNodeSupervisor {
   }
 
   private command(): string[] {
-    // From source the entry point sits beside this folder; inside the compiled binary it is the binary itself.
+    // Inside the compiled binary the entry point is the binary itself (whose modules live
+    // under /$bunfs, while import.meta.url still names the source path); from source it is
+    // src/main.ts beside this folder.
+    const compiled = Bun.main.startsWith("/$bunfs/") || /^[A-Za-z]:[\\/]~BUN[\\/]/.test(Bun.main);
     const main = fileURLToPath(new URL("../main.ts", import.meta.url));
-    const base = existsSync(main) ? [process.execPath, main] : [process.execPath];
+    const base = compiled || !existsSync(main) ? [process.execPath] : [process.execPath, main];
     const c = this.config;
     return [
       ...base,
