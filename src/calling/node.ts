@@ -182,7 +182,7 @@ export async function startCallingNode(opts: CallingNodeOptions): Promise<Callin
         const s = sfu.stats();
         return json({ ok: true, calls: s.totals.calls, participants: s.totals.participants, tcpPort });
       }
-      if (req.method === "GET" && url.pathname === "/control/stats") return json({ ...sfu.stats(), tcp: tcp.stats, udpPortsInUse: net.udpPorts.used });
+      if (req.method === "GET" && url.pathname === "/control/stats") return json({ ...sfu.stats(), tcp: { ...tcp.stats, registered: tcp.registered }, udpPortsInUse: net.udpPorts.used });
       if (req.method === "POST" && url.pathname === "/control/join-grants") {
         let body: unknown;
         try {

@@ -77,6 +77,11 @@ export class SharedTcpPort {
     return this.owners.has(ufrag);
   }
 
+  /** Peer connections currently reachable through the port. */
+  get registered(): number {
+    return this.owners.size;
+  }
+
   private accept(socket: Socket) {
     if (this.pending >= MAX_PENDING) {
       this.stats.rejected++;

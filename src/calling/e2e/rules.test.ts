@@ -333,3 +333,12 @@ describe("bad input", () => {
     await b.leave();
   });
 });
+
+describe("cleanup", () => {
+  test("once every call has ended the node holds nothing: no calls, UDP ports or TCP registrations", async () => {
+    await until(() => t.node.sfu.calls.size === 0, 5000, "calls gone");
+    const stats = (await (await t.control("/control/stats")).json()) as { udpPortsInUse: number; tcp: { registered: number } };
+    expect(stats.udpPortsInUse).toBe(0);
+    expect(stats.tcp.registered).toBe(0);
+  });
+});
