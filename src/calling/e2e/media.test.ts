@@ -79,3 +79,22 @@ test("more speakers than audio slots: the one speaking is forwarded, and the slo
   expect([...from.keys()]).toEqual(["s4"]);
   await Promise.all([...speakers, listener].map((p) => p.leave()));
 });
+
+test("broadcast: listeners receive the sender's media and have nothing to send", async () => {
+  const sender = await t.join({ callId: "cast", participantId: "anchor", mode: "broadcast", role: "sender" }, { send: ["audio", "video"], receive: { audio: 1 } });
+  const listeners = await Promise.all(
+    ["l1", "l2", "l3"].map((id) => t.join({ callId: "cast", participantId: id, mode: "broadcast", role: "listener" }, { send: [], receive: { audio: 2, video: 1 } })),
+  );
+  await sharedKey(sender.keyring, ...listeners.map((l) => l.keyring));
+  for (const l of listeners) await until(() => l.slots.filter((s) => s.participantId === "anchor").length === 2, 3000, "listener slots");
+  // Listeners are never offered as sources to anyone.
+  expect(sender.slots.every((s) => s.participantId === null)).toBe(true);
+  const got = listeners.map(() => 0);
+  listeners.forEach((l, i) => l.onMedia((m) => m.from === "anchor" && got[i]!++));
+  for (let i = 0; i < 10; i++) {
+    await sender.sendRtp("audio", syntheticPayload("anchor", "audio", i));
+    await sender.sendRtp("video", syntheticPayload("anchor", "video", i));
+  }
+  await until(() => got.every((n) => n === 20), 3000, "every listener got everything");
+  await Promise.all([sender, ...listeners].map((p) => p.leave()));
+});
