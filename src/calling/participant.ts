@@ -67,6 +67,7 @@ export class CallParticipant {
     media: new Set<Listener<ReceivedMedia>>(),
     message: new Set<Listener<NodeMessage>>(),
     undecryptable: new Set<Listener<{ from: string | null; error: string; wire: Uint8Array }>>(),
+    keyframe: new Set<Listener<MediaKind>>(),
   };
   private ws!: WebSocket;
   private closed = false;
@@ -147,7 +148,12 @@ export class CallParticipant {
     const recvTx: { kind: MediaKind; t: RTCRtpTransceiver }[] = [];
     for (const k of mediaKinds) for (let i = 0; i < (this.opts.receive[k] ?? 0); i++) recvTx.push({ kind: k, t: this.pc.addTransceiver(k === "audio" ? "audio" : "video", { direction: "recvonly" }) });
     await this.pc.setLocalDescription(await this.pc.createOffer());
-    for (const [k, t] of sendTx) this.senders.set(k, { sender: t.sender, seq: randomU16(), ts: randomU32(), ssrc: t.sender.ssrc });
+    for (const [k, t] of sendTx) {
+      this.senders.set(k, { sender: t.sender, seq: randomU16(), ts: randomU32(), ssrc: t.sender.ssrc });
+      t.sender.onPictureLossIndication.subscribe(() => {
+        for (const l of this.listeners.keyframe) l(k);
+      });
+    }
     for (const { kind, t } of recvTx) {
       t.onTrack.subscribe((track) => track.onReceiveRtp.subscribe((rtp) => this.onRtp(kind, t.mid!, rtp)));
     }
@@ -226,6 +232,12 @@ export class CallParticipant {
   onMessage(l: Listener<NodeMessage>): () => void {
     this.listeners.message.add(l);
     return () => this.listeners.message.delete(l);
+  }
+
+  /** The node asks for a keyframe of `kind` (a new viewer, or one that lost pictures): the encoder should send one. */
+  onKeyframeRequest(l: Listener<MediaKind>): () => void {
+    this.listeners.keyframe.add(l);
+    return () => this.listeners.keyframe.delete(l);
   }
 
   /** Called once the signalling connection ends (left, refused, or the node went away). */

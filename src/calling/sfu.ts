@@ -41,6 +41,9 @@ class Source {
   dropped = 0;
   /** `participantId:kind`, the name a subscriber pauses it by. */
   readonly key: string;
+  /** Asks the sender for a keyframe (video, screen): set once its track is known. */
+  sendPli?: () => void;
+  private lastPliAt = 0;
   private tokens: number;
   private refilledAt = 0;
   constructor(
@@ -51,6 +54,13 @@ class Source {
     this.key = `${owner.id}:${kind}`;
   }
 
+
+  /** A new subscriber (or one that lost pictures) needs a keyframe; at most two requests a second reach the sender. */
+  requestKeyframe(now = Date.now()) {
+    if (this.kind === "audio" || !this.sendPli || now - this.lastPliAt < 500) return;
+    this.lastPliAt = now;
+    this.sendPli();
+  }
 
   private withinBudget(now: number): boolean {
     const rate = SOURCE_BUDGET[this.kind];
@@ -104,8 +114,10 @@ class Slot {
     this.source?.slots.delete(this);
     this.source = source;
     source?.slots.add(this);
-    // A new source in the slot: keep the subscriber's sequence numbers and timestamps continuous.
+    // A new source in the slot: keep the subscriber's sequence numbers and timestamps continuous,
+    // and have the sender start a picture the subscriber can decode.
     this.rebase = true;
+    source?.requestKeyframe();
   }
 
   send(packet: RtpPacket, original: RtpHeader) {
@@ -184,13 +196,21 @@ export class Participant {
         const source = new Source(this, role.kind);
         this.sources.set(role.kind, source);
         // werift announces the track during setRemoteDescription, before we get here: take it from the receiver.
-        const listen = (track: MediaStreamTrack) =>
+        const listen = (track: MediaStreamTrack) => {
           track.onReceiveRtp.subscribe((rtp, ext) => source.forward(rtp, ext as Record<string, unknown> | undefined, Date.now()));
+          source.sendPli = () => {
+            const ssrc = track.ssrc ?? Number(Object.keys(t.receiver.trackBySSRC)[0]);
+            if (ssrc) t.receiver.sendRtcpPLI(ssrc).catch(() => {});
+          };
+        };
         if (t.receiver.tracks.length) t.receiver.tracks.forEach(listen);
         else t.onTrack.subscribe(listen);
       } else {
         t.setDirection("sendonly");
-        this.slots.push(new Slot(this, t.mid!, role.kind, t.sender));
+        const slot = new Slot(this, t.mid!, role.kind, t.sender);
+        this.slots.push(slot);
+        // The subscriber lost pictures (or just started): pass its request on to whoever fills the slot.
+        t.sender.onPictureLossIndication.subscribe(() => slot.source?.requestKeyframe());
       }
     }
     for (const m of mids.keys()) if (!seen.has(m)) throw new CallingError("bad-offer", `declared mid ${m} is not in the SDP`);

@@ -37,9 +37,14 @@ test("a dozen participants joining at the same moment each get a port of their o
 
 test("screen sharing travels in a screen slot, apart from the camera", async () => {
   const presenter = await t.join({ callId: "screen", participantId: "presenter" }, { send: ["audio", "video", "screen"], receive: { audio: 1 } });
+  const keyframes: string[] = [];
+  presenter.onKeyframeRequest((k) => keyframes.push(k));
   const viewer = await t.join({ callId: "screen", participantId: "viewer" }, { send: ["audio"], receive: { audio: 1, video: 1, screen: 1 } });
   await sharedKey(presenter.keyring, viewer.keyring);
   await until(() => viewer.slots.filter((s) => s.participantId === "presenter").length === 3, 3000, "three slots");
+  // A new viewer of the camera and the screen: the presenter is asked for a keyframe of each (never of audio).
+  await until(() => keyframes.includes("video") && keyframes.includes("screen"), 3000, "keyframe requests");
+  expect(keyframes).not.toContain("audio");
   const got: ReceivedMedia[] = [];
   viewer.onMedia((m) => got.push(m));
   const screen = syntheticPayload("presenter", "screen", 0);
