@@ -70,6 +70,24 @@ ${settingsHelp()}`,
       return new Promise<number>(() => {});
     },
   },
+  "calling-node": {
+    summary: "run the calling node (werift SFU); serve starts one, or run it on its own host",
+    usage: `outpost calling-node [settings]
+
+Runs the selective forwarding unit for calls: media on callingAddress (UDP
+callingUdpPortMin-callingUdpPortMax and ICE-TCP on the one callingTcpPort),
+control channel and signalling on callingControlPort. \`outpost serve\` starts
+and supervises one by itself; on its own host, copy <data-dir>/calling/node.secret
+from the messaging server and point the server at it (callingMode=external,
+callingNodeUrl).`,
+    async run(args) {
+      // --supervised: started by serve, whose end (our stdin closing) ends this process too.
+      const supervised = args.includes("--supervised");
+      const { config: cfg } = config(args.filter((a) => a !== "--supervised"));
+      const { runCallingNode } = await import("./calling/main.ts");
+      return runCallingNode(cfg, { supervised });
+    },
+  },
   migrate: {
     summary: "apply database migrations and exit",
     usage: "outpost migrate [--data-dir DIR]\n\nApplies the migrations built into this binary to <data-dir>/outpost.db (serve also does this at start).",
@@ -141,7 +159,7 @@ Usage: outpost <command> [options]
 
 Commands:
 ${Object.entries(commands)
-  .map(([name, c]) => `  ${name.padEnd(10)} ${c.summary}`)
+  .map(([name, c]) => `  ${name.padEnd(13)} ${c.summary}`)
   .join("\n")}
 
 Run "outpost <command> --help" for a command's options.`;

@@ -7,6 +7,7 @@ import { GroupCommitWriter } from "../db/group-commit.ts";
 import { applyMigrations } from "../db/migrate.ts";
 import { createHttpApp } from "../http/app.ts";
 import { createLogger, type LogSetup } from "../log/logger.ts";
+import { startCalling } from "../calling/supervisor.ts";
 import { ensureFirstAdmin } from "../modules/admins/admins.service.ts";
 import { ensureBuiltInRole } from "../modules/access/roles.service.ts";
 import type { TlsMaterial } from "../tls/certificate.ts";
@@ -57,6 +58,7 @@ export async function startServer(config: Config, opts: { log?: LogSetup } = {})
 
   await ensureBuiltInRole(ctx);
   const firstAdminPassword = await ensureFirstAdmin(ctx);
+  const calling = startCalling(ctx);
   const app = createHttpApp(ctx);
   const server = Bun.serve({
     hostname: config.host,
@@ -83,6 +85,7 @@ export async function startServer(config: Config, opts: { log?: LogSetup } = {})
         // Stop accepting; let in-flight requests finish within the grace period.
         await Promise.race([server.stop(false), Bun.sleep(grace)]);
         server.stop(true);
+        await calling?.stop();
         await ctx.writer.drain();
         ctx.writer.close();
         ctx.storage.close();

@@ -26,11 +26,18 @@ export const configSchema = z
     callingTcpPort: port.default(8443).describe("the single TCP port shared by all calls (ICE-TCP)"),
     callingUdpPortMin: port.default(16384).describe("lowest UDP port for call media"),
     callingUdpPortMax: port.default(19999).describe("highest UDP port for call media"),
+    callingMode: z.enum(["spawn", "external", "off"]).default("spawn").describe("spawn: serve starts and supervises its calling node; external: use callingNodeUrl; off: no calls"),
+    callingNodeUrl: z.url().optional().describe("control URL of a calling node on another host (callingMode=external; copy <dataDir>/calling/node.secret there)"),
+    callingAddress: z.string().min(1).default("127.0.0.1").describe("address the calling node binds and announces for media and its control/signalling port"),
+    callingControlPort: port.default(0).describe("port of the calling node's control channel and signalling (0 picks a free one, kept across restarts)"),
   })
   .strict()
   .superRefine((c, ctx) => {
     if (c.tls === "files" && (!c.tlsCert || !c.tlsKey)) {
       ctx.addIssue({ code: "custom", path: ["tlsCert"], message: "tls=files needs both tlsCert and tlsKey" });
+    }
+    if (c.callingMode === "external" && !c.callingNodeUrl) {
+      ctx.addIssue({ code: "custom", path: ["callingNodeUrl"], message: "callingMode=external needs callingNodeUrl" });
     }
     if (c.callingUdpPortMin > c.callingUdpPortMax) {
       ctx.addIssue({ code: "custom", path: ["callingUdpPortMin"], message: "must not be above callingUdpPortMax" });

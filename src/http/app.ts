@@ -3,6 +3,7 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
 import { HTTPException } from "hono/http-exception";
 import type { AppContext } from "../app/context.ts";
+import { registerCallingRoutes } from "../calling/calling.routes.ts";
 import { registerAuthRoutes } from "../modules/admins/auth.routes.ts";
 import { registerSystemRoutes } from "../modules/system/system.routes.ts";
 import { registerAdminRoutes } from "../modules/admins/admins.routes.ts";
@@ -51,6 +52,7 @@ export function createHttpApp(ctx: AppContext): App {
   registerCrashReportRoutes(app, ctx);
   registerAccountPages(app, ctx);
   registerSuperConsole(app, ctx);
+  registerCallingRoutes(app, ctx);
   registerApiDocs(app, ctx);
   registerStaticAssets(app);
 

@@ -1,7 +1,7 @@
 // TLS material: a kept self-signed certificate for `tls=auto` (generated once
-import "reflect-metadata";
 // into <dataDir>/tls/), or the operator's PEM files. Clients pin the SHA-256
 // fingerprint printed at start.
+import "../reflect.ts";
 import * as x509 from "@peculiar/x509";
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { hostname } from "node:os";

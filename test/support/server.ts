@@ -22,7 +22,8 @@ export interface TestServer extends RunningServer {
 /** A real server in this process, on 127.0.0.1 and a free port, logging only to its in-memory ring. */
 export async function startTestServer(overrides: Partial<Config> = {}, opts: { keepData?: boolean } = {}): Promise<TestServer> {
   const dataDir = overrides.dataDir ?? tempDir();
-  const { config } = loadConfig({ flags: { host: "127.0.0.1", port: 0, groupCommitDelayMs: 1, ...overrides, dataDir }, env: {} });
+  // No calling node unless a test asks for one (callingMode: "spawn"): it is a process of its own.
+  const { config } = loadConfig({ flags: { host: "127.0.0.1", port: 0, groupCommitDelayMs: 1, callingMode: "off", ...overrides, dataDir }, env: {} });
   const log = createLogger({ level: config.logLevel === "info" ? "debug" : config.logLevel, eventLogging: config.eventLogging, stdout: false });
   const running = await startServer(config, { log });
   return Object.assign(running, {
@@ -51,7 +52,9 @@ export async function spawnServer(opts: { dataDir?: string; binary?: string; arg
   const dataDir = opts.dataDir ?? tempDir();
   const port = opts.port ?? (await freePort());
   const cmd = opts.binary ? [opts.binary, "serve"] : [process.execPath, join(repoRoot, "src", "main.ts"), "serve"];
-  const proc = Bun.spawn([...cmd, "--host", "127.0.0.1", "--port", String(port), "--data-dir", dataDir, ...(opts.args ?? [])], {
+  const args = opts.args ?? [];
+  const calling = args.some((a) => a.startsWith("--calling-mode")) ? [] : ["--calling-mode", "off"];
+  const proc = Bun.spawn([...cmd, "--host", "127.0.0.1", "--port", String(port), "--data-dir", dataDir, ...calling, ...args], {
     stdin: "ignore",
     stdout: "pipe",
     stderr: "pipe",

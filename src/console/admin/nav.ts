@@ -8,6 +8,7 @@ const sections: (NavItem & { permission: string | null })[] = [
   { href: "/admin/administrators", label: "Administrators", permission: "admins.read" },
   { href: "/admin/roles", label: "Roles", permission: "roles.read" },
   { href: "/admin/lockout", label: "Lockout", permission: "lockout.read" },
+  { href: "/admin/calls", label: "Calls", permission: "calling.read" },
   { href: "/admin/tokens", label: "API tokens", permission: "tokens.read" },
   { href: "/admin/settings", label: "Settings", permission: "settings.read" },
   { href: "/admin/appearance", label: "Appearance", permission: "appearance.write" },
@@ -40,4 +41,5 @@ export const notices: Record<string, string> = {
   "text-saved": "The sign-in text is saved.",
   "logo-saved": "The logo is saved.",
   "logo-removed": "The logo is removed.",
+  "call-ended": "The call is ended for everyone in it.",
 };

@@ -17,6 +17,8 @@ export const permissions = {
   "lockout.write": "Unlock administrators",
   "audit.read": "See and export the audit log",
   "crashreport.read": "Download the crash report",
+  "calling.read": "See the calling node's health, active calls and participants",
+  "calling.write": "End active calls",
 } as const;
 
 export type Permission = keyof typeof permissions;
