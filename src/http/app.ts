@@ -5,6 +5,9 @@ import { HTTPException } from "hono/http-exception";
 import type { AppContext } from "../app/context.ts";
 import { registerAuthRoutes } from "../modules/admins/auth.routes.ts";
 import { registerSystemRoutes } from "../modules/system/system.routes.ts";
+import { registerDeviceRoutes } from "../modules/devices/devices.routes.ts";
+import { registerConversationRoutes } from "../modules/conversations/conversations.routes.ts";
+import { registerRelayRoutes } from "../relay/gateway.ts";
 import { loadSession } from "./auth.ts";
 import { AppError, sendError, validationError } from "./errors.ts";
 import { accessLog, limitBody, requestId, securityHeaders } from "./middleware.ts";
@@ -27,6 +30,9 @@ export function createHttpApp(ctx: AppContext): App {
 
   registerSystemRoutes(app, ctx);
   registerAuthRoutes(app, ctx);
+  registerDeviceRoutes(app, ctx);
+  registerConversationRoutes(app, ctx);
+  registerRelayRoutes(app, ctx);
   registerApiDocs(app, ctx);
   registerStaticAssets(app);
 

@@ -2,3 +2,4 @@
 export * from "./system.ts";
 export * from "./admins.ts";
 export * from "./directory.ts";
+export * from "./messaging.ts";
