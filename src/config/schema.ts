@@ -1,6 +1,6 @@
 // Every setting Outpost reads, in one schema. Flags, environment (OUTPOST_*),
 // the data directory's outpost.toml/.json and these defaults all feed it.
-import { z } from "zod";
+import * as z from "zod";
 
 export const eventLoggingLevels = ["activity", "ip", "messaging", "userid"] as const;
 export type EventLogging = (typeof eventLoggingLevels)[number];

@@ -3,6 +3,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { loadConfig } from "../../src/config/load.ts";
 import type { Config } from "../../src/config/schema.ts";
 import { startServer, type RunningServer } from "../../src/app/server.ts";
@@ -43,7 +44,7 @@ export interface SpawnedServer {
   signal(sig: NodeJS.Signals): Promise<number | null>;
 }
 
-const repoRoot = join(import.meta.dir, "..", "..");
+const repoRoot = fileURLToPath(new URL("../..", import.meta.url));
 
 /** Runs `outpost serve` as its own process (source by default, or a built binary). */
 export async function spawnServer(opts: { dataDir?: string; binary?: string; args?: string[]; env?: Record<string, string>; port?: number } = {}): Promise<SpawnedServer> {
@@ -63,12 +64,14 @@ export async function spawnServer(opts: { dataDir?: string; binary?: string; arg
   };
   void pump(proc.stdout);
   void pump(proc.stderr);
-  const url = `http://127.0.0.1:${port}`;
+  const tls = (opts.args ?? []).some((a) => a === "--tls" || a.startsWith("--tls="));
+  const url = `${tls ? "https" : "http"}://127.0.0.1:${port}`;
   const deadline = Date.now() + 15_000;
   for (;;) {
     if (proc.exitCode !== null) throw new Error(`server exited with ${proc.exitCode}:\n${out}`);
     try {
-      const r = await fetch(`${url}/readyz`);
+      // The test trusts whatever certificate the server made; pinning is tested with the cert itself.
+      const r = await fetch(`${url}/readyz`, tls ? ({ tls: { rejectUnauthorized: false } } as RequestInit) : {});
       if (r.ok) break;
     } catch {
       /* not listening yet */
