@@ -238,7 +238,7 @@ export class DeviceSession implements SessionLike {
     const out: Record<string, unknown> = { t: kind, c: conversationId, u: p.userId };
     if (kind === "receipt") {
       if (conv.kind !== "direct") return this.sendControl({ t: "error", code: "forbidden", message: "read receipts exist only in direct messages" });
-      if (!p.policy.readReceipts) return this.sendControl({ t: "error", code: "forbidden", message: "read receipts are turned off in this network" });
+      if (!clientPolicy(this.ctx, p).readReceipts) return this.sendControl({ t: "error", code: "forbidden", message: "read receipts are turned off in this network" });
       const ids = msg.ids;
       if (!Array.isArray(ids) || ids.length === 0 || ids.length > 500 || !ids.every((i) => typeof i === "string" && /^[0-9a-f]{32}$/.test(i))) {
         return this.sendControl({ t: "error", code: "malformed", message: "receipt.ids must be 1-500 packet ids (32 hex)" });
@@ -255,7 +255,7 @@ export class DeviceSession implements SessionLike {
   /** Presence is published only when the sender's security group allows it. */
   private presence(msg: Record<string, unknown>) {
     const p = this.principal!;
-    if (!p.policy.presence) return this.sendControl({ t: "error", code: "forbidden", message: "presence is turned off for your security group" });
+    if (!clientPolicy(this.ctx, p).presence) return this.sendControl({ t: "error", code: "forbidden", message: "presence is turned off for your security group" });
     if (msg.status !== "available" && msg.status !== "busy" && msg.status !== "away") {
       return this.sendControl({ t: "error", code: "malformed", message: "presence.status must be available, busy or away" });
     }
