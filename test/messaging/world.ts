@@ -12,7 +12,8 @@ export interface World {
   networkId: string;
   users: Map<string, User>;
   clients: OutpostClient[];
-  addUsers(names: string[], opts?: { securityGroupId?: string; type?: "user" | "bot" }): Promise<User[]>;
+  /** cheapHash: a low argon2id cost, for tests that sign hundreds of users in (still verified by the real sign-in). */
+  addUsers(names: string[], opts?: { securityGroupId?: string; type?: "user" | "bot"; cheapHash?: boolean }): Promise<User[]>;
   /** Registers (and connects, unless told not to) a device of an existing user. */
   client(username: string, opts?: { connect?: boolean; prekeyCount?: number; syncCode?: string }): Promise<OutpostClient>;
   close(): Promise<void>;
@@ -30,7 +31,12 @@ export async function startWorld(opts: { keepData?: boolean; overrides?: Paramet
     clients,
     async addUsers(names, o = {}) {
       // One argon2 hash for the shared password: see createUsers.
-      const created = await createUsers(server.ctx, names.map((username) => ({ networkId: network.id, username, password: PASSWORD, ...o })));
+      const { cheapHash, ...rest } = o;
+      const created = await createUsers(
+        server.ctx,
+        names.map((username) => ({ networkId: network.id, username, password: PASSWORD, ...rest })),
+        cheapHash ? { argon2: { memoryCost: 1024, timeCost: 1 } } : {},
+      );
       for (const u of created) users.set(u.username, u);
       return created;
     },
