@@ -40,8 +40,8 @@ export class RelayState {
     this.conversations.clear();
   }
 
-  userSuspended(deviceIds: string[]) {
-    for (const id of deviceIds) this.sessions.get(id)?.close(4003, "this account is suspended");
+  userSuspended(userId: string) {
+    for (const s of [...this.sessions.values()]) if (s.userId === userId) s.close(4403, "this account is suspended");
   }
 }
 

@@ -7,6 +7,7 @@ import { users } from "../../db/schema/index.ts";
 import { AppError } from "../../http/errors.ts";
 import { defaultSecurityGroup, getSecurityGroup } from "../security-groups/security-groups.service.ts";
 import { checkUserPassword } from "../security-groups/settings.ts";
+import { relayHooks } from "../../relay/hooks.ts";
 
 export type User = Omit<typeof users.$inferSelect, "passwordHash">;
 export type UserType = (typeof users.$inferSelect)["type"];
@@ -122,6 +123,8 @@ export async function setUserStatus(ctx: AppContext, networkId: string, id: stri
   await ctx.writer.run(() => {
     ctx.storage.writeDb.update(users).set({ status, failedSignIns: 0, updatedAt: new Date() }).where(and(eq(users.networkId, networkId), eq(users.id, id))).run();
   });
+  // A suspended user's connected devices are cut off at once, not at their next reconnect.
+  if (status === "suspended") relayHooks(ctx).userSuspended(id);
   return getUser(ctx, networkId, id);
 }
 
@@ -160,6 +163,7 @@ export async function signInUser(ctx: AppContext, networkId: string, username: s
     if (policy.deviceResetAfter > 0 && n === policy.deviceResetAfter) onDeviceReset?.(row.id);
     return n;
   });
+  if (policy.suspendAfter > 0 && failed >= policy.suspendAfter) relayHooks(ctx).userSuspended(row.id);
   if (policy.suspendAfter > 0 && failed >= policy.suspendAfter) {
     throw new AppError("account_suspended", `too many wrong passwords: this account is now suspended (after ${policy.suspendAfter}); ask a network administrator to reactivate it`);
   }
