@@ -407,7 +407,8 @@ export class OutpostClient {
       const secret = this.prekeySecrets.get(opened.prekeyId);
       if (secret?.kind === "one-time") {
         this.prekeySecrets.delete(opened.prekeyId);
-        void this.refillPrekeys();
+        // A failed refill (server unreachable) is retried at the next packet that uses a prekey.
+        this.refillPrekeys().catch(() => undefined);
       }
       const message: ReceivedMessage = {
         packetId: header.packetId,
