@@ -12,7 +12,10 @@ import { SUITE_IDS, aesGcmEncrypt, agree, digest, generateAgreementKeyPair, getS
 import { makeDevice, openAs } from "./test-world.ts";
 
 describe.each(SUITE_IDS)("hand-built packets, suite %s", (suite) => {
-  async function build(bodyAadOf: (headerPrefix: Uint8Array, fullHeader: Uint8Array) => Promise<Uint8Array>) {
+  async function build(
+    bodyAadOf: (headerPrefix: Uint8Array, fullHeader: Uint8Array) => Promise<Uint8Array>,
+    payloadTtl = 60,
+  ) {
     const alice = await makeDevice(suite, "alice@site", "alice-phone");
     const bob = await makeDevice(suite, "bob@site", "bob-laptop");
     const prekey = decodePrekey(bob.prekeys[0]!);
@@ -35,7 +38,7 @@ describe.each(SUITE_IDS)("hand-built packets, suite %s", (suite) => {
       bodyHash: new Uint8Array(getSuite(suite).hashLength),
     };
     const prefix = encodeHeader(header).subarray(0, -getSuite(suite).hashLength);
-    const payload = utf8(JSON.stringify({ type: 1000, content: "by hand", ttl: 60, bor: 5, sentAt: 1_700_000_000_000, conversationId }));
+    const payload = utf8(JSON.stringify({ type: 1000, content: "by hand", ttl: payloadTtl, bor: 5, sentAt: 1_700_000_000_000, conversationId }));
     const body = concatBytes(bodyIv, await aesGcmEncrypt(key, bodyIv, payload, await bodyAadOf(prefix, encodeHeader(header))));
     header.bodyHash = await digest(suite, body);
     const headerBytes = encodeHeader(header);
@@ -56,6 +59,12 @@ describe.each(SUITE_IDS)("hand-built packets, suite %s", (suite) => {
     const { packet, alice, bob } = await build((_prefix, full) => digest(suite, full));
     const error = await openAs(bob, packet, alice).catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(PacketError);
+    expect((error as PacketError).code).toBe("bad_body");
+  });
+
+  it("refuses a payload that disagrees with the signed header", async () => {
+    const { packet, alice, bob } = await build((prefix) => digest(suite, prefix), 3600);
+    const error = await openAs(bob, packet, alice).catch((caught: unknown) => caught);
     expect((error as PacketError).code).toBe("bad_body");
   });
 });

@@ -11,7 +11,6 @@ export function isDeviceId(value: string): boolean {
 
 /** User ids are opaque UTF-8 (e.g. "alice@site"): 1..255 bytes, no control characters. */
 export function isUserId(value: string): boolean {
-  // eslint-disable-next-line no-control-regex
   return value.length > 0 && new TextEncoder().encode(value).length <= 255 && !/[\u0000-\u001f\u007f]/.test(value);
 }
 

@@ -1,12 +1,12 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import { concatBytes } from "./bytes.ts";
-import { encodeHeader, encodeShared, encodeStoredPacket, packetForDevice, parsePacketEnvelope, type PacketHeader } from "./codec.ts";
+import { concatBytes, shortBytes, utf8 } from "./bytes.ts";
+import { encodeHeader, encodeShared, encodeStoredPacket, headerWithoutBodyHash, packetForDevice, parsePacketEnvelope, type PacketHeader } from "./codec.ts";
 import { directConversationId, newGroupId } from "./conversation.ts";
 import { PacketError, type PacketErrorCode } from "./errors.ts";
 import { createDevice, generateRootKey, rootFingerprint } from "./keys.ts";
 import { MessageType } from "./payload.ts";
-import { sealPacket } from "./packet.ts";
-import { SUITE_IDS, sign } from "./suites.ts";
+import { deriveKek, sealPacket } from "./packet.ts";
+import { SUITE_IDS, aesGcmDecrypt, aesGcmEncrypt, agree, digest, importPublicKey, sign } from "./suites.ts";
 import { makeDevice, openAs, recipientOf, sealText, senderOf, type TestDevice } from "./test-world.ts";
 
 async function expectCode(promise: Promise<unknown>, code: PacketErrorCode) {
@@ -88,6 +88,23 @@ describe.each(SUITE_IDS)("packets, suite %s", (suite) => {
     await expectCode(openAs(bob, forged, alicePhone), "bad_wrap");
   });
 
+  it("stops one recipient, who knows the payload key, from forging a body for the others", async () => {
+    // Bob unwraps K like any recipient, then encrypts his own payload under it with the
+    // same AAD and swaps the body in; the signed body hash is what gives him away.
+    const envelope = parsePacketEnvelope(packet);
+    const wrap = envelope.wraps.find((w) => w.deviceId === "bob-laptop")!;
+    const prekey = bob.secrets.find((s) => s.id === wrap.prekeyId)!.keyPair;
+    const shared = await agree(suite, prekey.privateKey, await importPublicKey(suite, "agreement", envelope.header.ephemeralPublicKey));
+    const kek = await deriveKek(suite, shared, await rootFingerprint(alicePhone.root.publicBytes), "bob-laptop", wrap.prekeyId);
+    const key = await aesGcmDecrypt(kek, wrap.iv, wrap.wrappedKey, concatBytes(await digest(suite, envelope.headerBytes), shortBytes(utf8("bob-laptop"))));
+    const forgedPayload = utf8(JSON.stringify({ type: 1000, content: { text: "forged" }, ttl: 3600, bor: 0, sentAt: 1_700_000_123_456, conversationId }));
+    const iv = new Uint8Array(12);
+    const bodyAad = await digest(suite, headerWithoutBodyHash(envelope.headerBytes, suite));
+    const forgedBody = concatBytes(iv, await aesGcmEncrypt(key, iv, forgedPayload, bodyAad));
+    const forged = encodeStoredPacket(encodeShared(envelope.headerBytes, envelope.signature, forgedBody), envelope.wraps.map((w) => w.bytes));
+    await expectCode(openAs(aliceTablet, forged, alicePhone), "bad_body");
+  });
+
   it.each([
     ["ttl", (h: PacketHeader) => ({ ...h, ttl: h.ttl + 1 })],
     ["bor", (h: PacketHeader) => ({ ...h, bor: 60 })],
@@ -165,5 +182,7 @@ describe.each(SUITE_IDS)("packets, suite %s", (suite) => {
     const badPrekey = bob.prekeys[0]!.slice();
     badPrekey[badPrekey.length - 1]! ^= 1;
     await expectCode(sealPacket({ ...base, recipients: [{ ...recipientOf(bob), prekey: badPrekey }] }), "bad_signature");
+    await expect(sealPacket({ ...base, recipients: [recipientOf(bob), recipientOf(bob, 1)] })).rejects.toThrow(RangeError);
+    await expect(sealPacket({ ...base, recipients: [] })).rejects.toThrow(RangeError);
   });
 });

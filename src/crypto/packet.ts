@@ -86,6 +86,8 @@ export async function sealPacket(options: SealOptions): Promise<{ packet: Uint8A
   if (!isConversationId(conversationId)) throw new RangeError("invalid conversation id");
   for (const value of [ttl, bor]) if (!Number.isInteger(value) || value < 0 || value > MAX_U32) throw new RangeError("ttl and bor are u32 seconds");
   if (options.recipients.length === 0) throw new RangeError("a packet needs at least one recipient device");
+  // Receivers refuse a packet with two wraps for one device, so never produce one.
+  if (new Set(options.recipients.map((r) => r.deviceId)).size !== options.recipients.length) throw new RangeError("a device is listed twice");
 
   // Recipient keys come from the server: check every certificate and prekey before use.
   const checked = [];
