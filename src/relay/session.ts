@@ -15,6 +15,7 @@ const BATCH = 256;
 /** Above this many queued bytes we stop sending and wait for Bun's drain callback. */
 const HIGH_WATER = 1024 * 1024;
 const AUTH_TIMEOUT_MS = 10_000;
+const CURSOR_SAVE_MS = 50;
 
 export function deliveryFrame(seq: number, shared: Uint8Array, wrap: Uint8Array): Uint8Array {
   const out = new Uint8Array(8 + shared.length + 4 + wrap.length);
@@ -43,6 +44,7 @@ export class DeviceSession implements SessionLike {
   private ackedSeq = 0;
   private persistedSeq = 0;
   private cursorWriting = false;
+  private cursorTimer: ReturnType<typeof setTimeout> | undefined;
   /** Delivered burn-on-read packets not yet acknowledged: their wraps go once acknowledged. */
   private burnPending: number[] = [];
   private readonly authTimer: ReturnType<typeof setTimeout>;
@@ -72,7 +74,9 @@ export class DeviceSession implements SessionLike {
       return this.refuse(e);
     }
     pending.then(
-      (a) => this.sendControl({ t: "ack", id: a.packetId, seq: a.seq, ...(a.duplicate ? { duplicate: true } : {}) }),
+      (a) => {
+        if (!this.closed) this.ws.send(a.duplicate ? `{"t":"ack","id":"${a.packetId}","seq":${a.seq},"duplicate":true}` : `{"t":"ack","id":"${a.packetId}","seq":${a.seq}}`);
+      },
       (e) => this.refuse(e),
     );
   }
@@ -203,7 +207,19 @@ export class DeviceSession implements SessionLike {
     }
     if (seq <= this.ackedSeq) return;
     this.ackedSeq = Math.min(seq, this.sentSeq);
-    this.writeCursor();
+    this.scheduleCursorSave();
+  }
+
+  /**
+   * Acks are folded into one cursor write per device every CURSOR_SAVE_MS: a cursor saved a
+   * little late only means a few packets may be delivered again (clients de-duplicate),
+   * while a write per ack would double the writer's load.
+   */
+  private scheduleCursorSave() {
+    this.cursorTimer ??= setTimeout(() => {
+      this.cursorTimer = undefined;
+      this.writeCursor();
+    }, CURSOR_SAVE_MS);
   }
 
   /** At most one cursor write in flight per device; acks arriving meanwhile are coalesced. */
@@ -224,7 +240,7 @@ export class DeviceSession implements SessionLike {
       )
       .finally(() => {
         this.cursorWriting = false;
-        if (!this.closed) this.writeCursor();
+        if (!this.closed && this.ackedSeq > this.persistedSeq) this.scheduleCursorSave();
       });
   }
 
@@ -286,6 +302,8 @@ export class DeviceSession implements SessionLike {
       const sessions = relayHooks(this.ctx).sessions;
       if (sessions.get(this.principal.deviceId) === this) sessions.delete(this.principal.deviceId);
       // Acks that arrived just before the close still count.
+      if (this.cursorTimer) clearTimeout(this.cursorTimer);
+      this.cursorTimer = undefined;
       this.cursorWriting = false;
       this.writeCursor();
     }
