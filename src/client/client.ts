@@ -468,6 +468,11 @@ export class OutpostClient {
       if (original && (c.isrecall !== true || original.senderUserId === m.senderUserId)) this.store.delete(c.msgid);
       return;
     }
+    if (m.type >= MessageType.createRoom && m.type <= MessageType.deleteRoom) {
+      // Membership or settings changed: the next send reads them again.
+      this.forgetConversation(m.conversationId);
+      return;
+    }
     if (m.type === MessageType.text || m.type === MessageType.location || m.type === MessageType.file || m.type === MessageType.verification) {
       this.store.set(m.packetId, { ...m });
       const ttl = m.ttl === 0 ? (this.policy?.maxExpirationSeconds ?? 0) : m.ttl;
@@ -739,7 +744,22 @@ export class OutpostClient {
 
   async send(conversationId: string, type: MessageTypeCode, content: unknown, opts: SendOptions = {}): Promise<SendResult> {
     const { packet, packetId } = await this.seal(conversationId, type, content, opts);
-    return this.sendPacket(packetId, packet);
+    try {
+      return await this.sendPacket(packetId, packet);
+    } catch (e) {
+      // Our view of the members or their devices was stale (someone left or a device was
+      // reset): refresh both and seal once more for the current recipients.
+      if (!(e instanceof OutpostError) || e.code !== "unknown_recipient") throw e;
+      this.forgetConversation(conversationId);
+      const again = await this.seal(conversationId, type, content, opts);
+      return this.sendPacket(again.packetId, again.packet);
+    }
+  }
+
+  private forgetConversation(conversationId: string) {
+    const view = this.conversations.get(conversationId)?.view;
+    for (const m of view?.members ?? []) this.directory.delete(m.userId);
+    this.conversations.delete(conversationId);
   }
 
   sendText(conversationId: string, text: string, opts?: SendOptions) {

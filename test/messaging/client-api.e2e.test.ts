@@ -22,6 +22,14 @@ afterAll(() => w.close());
 const fail = (p: Promise<unknown>) => p.then(() => { throw new Error("expected a failure"); }, (e: OutpostError) => e);
 
 describe("client API", () => {
+  test("registration activates a pending user; the API document lists the client routes", async () => {
+    const { getUser } = await import("../../src/modules/users/users.service.ts");
+    expect(getUser(w.server.ctx, w.networkId, alice.userId).status).toBe("active");
+    expect(getUser(w.server.ctx, w.networkId, w.users.get("user00")!.id).status).toBe("pending");
+    const doc = (await (await fetch(`${w.server.url}/api/openapi.json`)).json()) as { paths: Record<string, unknown> };
+    expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(["/api/client/v1/sign-in", "/api/client/v1/devices", "/api/client/v1/relay", "/api/client/v1/conversations/{id}/members", "/api/client/v1/prekeys/claim"]));
+  });
+
   test("calls without or with a wrong device credential are refused", async () => {
     const r = await fetch(`${w.server.url}/api/client/v1/me`);
     expect(r.status).toBe(401);

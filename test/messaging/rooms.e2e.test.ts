@@ -70,6 +70,23 @@ describe("rooms", () => {
     await until(() => memberIn.some((m) => m.type === MessageType.deleteRoom), "4005 control");
   });
 
+  test("a sender with a stale member list is refused by the relay and the SDK reseals for the current members", async () => {
+    const memberIn = inbox(member);
+    const room = await mod.createRoom({ title: "Stale", memberIds: [member.userId, other.userId] });
+    await until(() => memberIn.some((m) => m.conversationId === room.id), "creation notice arrives");
+    await member.conversation(room.id, 0); // member now caches three members
+    const attempts: string[] = [];
+    const original = member.sendPacket.bind(member);
+    member.sendPacket = (id, bytes) => (attempts.push(id), original(id, bytes));
+    // Changed straight through the API: no control message tells member's device.
+    await mod.api.call("POST", `/api/client/v1/conversations/${room.id}/members`, { remove: [other.userId] });
+    const modIn = inbox(mod);
+    const sent = await member.sendText(room.id, "after the change");
+    await until(() => modIn.some((m) => m.packetId === sent.packetId), "delivered after the reseal");
+    expect(attempts).toHaveLength(2); // refused (unknown_recipient), then resealed
+    expect((await member.conversation(room.id)).members.map((m) => m.userId).sort()).toEqual([member.userId, mod.userId].sort());
+  });
+
   test("rooms refuse a 501st member and validate input", async () => {
     const many = await w.addUsers(Array.from({ length: 500 }, (_, i) => `big${i}`));
     const err = await mod.api.call("POST", "/api/client/v1/conversations", { kind: "room", title: "Too big", memberIds: many.map((u) => u.id) }).catch((e: OutpostError) => e);
