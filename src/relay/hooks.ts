@@ -24,6 +24,8 @@ export class RelayState {
   readonly sessions = new Map<string, SessionLike>();
   readonly conversations = new Map<string, ConversationInfo>();
   readonly compliance = new Map<string, string | null>();
+  /** Times a device's socket was too full and delivery paused until Bun's drain callback. */
+  readonly stats = { backpressurePauses: 0 };
 
   devicesChanged(_userId: string, revokedDeviceIds: string[] = []) {
     // Device sets appear in every conversation of the user; rebuilding lazily is cheap.

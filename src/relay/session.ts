@@ -152,12 +152,12 @@ export class DeviceSession implements SessionLike {
     }
     const status = this.ws.send(deliveryFrame(seq, shared, wrap));
     if (status === 0) {
-      this.caughtUp = false;
+      this.paused();
       return this.schedulePump();
     }
     this.sentSeq = seq;
     if (burnOnRead) this.burnPending.push(seq);
-    if (status === -1) this.caughtUp = false;
+    if (status === -1) this.paused();
   }
 
   private schedulePump() {
@@ -172,29 +172,25 @@ export class DeviceSession implements SessionLike {
     if (!this.principal || this.closed) return;
     const store = packetStore(this.ctx);
     for (;;) {
-      if (this.ws.getBufferedAmount() > HIGH_WATER) {
-        this.caughtUp = false;
-        return; // drain() resumes
-      }
+      if (this.ws.getBufferedAmount() > HIGH_WATER) return this.paused(); // drain() resumes
       const rows = store.readQueue(this.principal.deviceId, this.sentSeq, BATCH);
       for (const r of rows) {
         const status = this.ws.send(deliveryFrame(r.seq, r.shared, r.wrap));
-        if (status === 0) {
-          this.caughtUp = false;
-          return;
-        }
+        if (status === 0) return this.paused(); // dropped by Bun: sent again from the log after drain
         this.sentSeq = r.seq;
         if (r.bor > 0) this.burnPending.push(r.seq);
-        if (status === -1) {
-          this.caughtUp = false;
-          return;
-        }
+        if (status === -1) return this.paused();
       }
       if (rows.length < BATCH) {
         this.caughtUp = true;
         return;
       }
     }
+  }
+
+  private paused() {
+    this.caughtUp = false;
+    relayHooks(this.ctx).stats.backpressurePauses++;
   }
 
   onDrain() {
