@@ -84,6 +84,26 @@ describe("the relay refuses", () => {
     await raw.done();
   });
 
+  test("malformed control frames get an error naming the problem and change nothing", async () => {
+    const raw = await rawSocket(carol);
+    const reply = async (text: string) => {
+      const before = raw.controls.length;
+      raw.ws.send(text);
+      await until(() => raw.controls.length > before, "a reply");
+      return raw.controls[before]!;
+    };
+    expect(await reply("{not json")).toMatchObject({ t: "error", code: "malformed" });
+    expect(await reply("[1,2]")).toMatchObject({ t: "error", code: "malformed" });
+    expect(await reply(JSON.stringify({ t: "shout" }))).toMatchObject({ t: "error", code: "unknown_type", message: 'unknown control frame type "shout"' });
+    expect(await reply(JSON.stringify({ t: "ack", seq: -1 }))).toMatchObject({ t: "error", code: "malformed", message: "ack.seq must be a non-negative integer" });
+    expect(await reply(JSON.stringify({ t: "typing", c: 5 }))).toMatchObject({ t: "error", code: "malformed" });
+    expect(await reply(JSON.stringify({ t: "typing", c: dm }))).toMatchObject({ t: "error", code: "not_member" });
+    expect(await reply(JSON.stringify({ t: "receipt", c: dm, ids: ["x"] }))).toMatchObject({ t: "error", code: "not_member" });
+    expect(await reply(JSON.stringify({ t: "presence", status: "invisible" }))).toMatchObject({ t: "error", code: "malformed" });
+    expect(await reply(JSON.stringify({ t: "auth", device: "x", token: "y" }))).toMatchObject({ t: "error", code: "conflict", message: "already authenticated" });
+    await raw.done();
+  });
+
   test("unauthenticated frames and bad credentials close the socket", async () => {
     const ws = new WebSocket(`${w.server.url.replace("http", "ws")}/api/client/v1/relay`);
     let closed: CloseEvent | undefined;
@@ -93,6 +113,14 @@ describe("the relay refuses", () => {
     await until(() => closed !== undefined, "closed");
     expect(closed!.code).toBe(4401);
     expect(closed!.reason).toMatch(/wrong device secret/);
+    // A packet before authenticating closes the socket too.
+    const ws2 = new WebSocket(`${w.server.url.replace("http", "ws")}/api/client/v1/relay`);
+    let closed2: CloseEvent | undefined;
+    ws2.onclose = (e) => (closed2 = e);
+    await new Promise((r) => (ws2.onopen = r));
+    ws2.send(new Uint8Array(100));
+    await until(() => closed2 !== undefined, "closed");
+    expect(closed2).toMatchObject({ code: 4401, reason: "authenticate first" });
   });
 
   test("a forged sender: bob's device sending a packet that names alice", async () => {
