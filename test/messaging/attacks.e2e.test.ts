@@ -202,6 +202,26 @@ describe("recipients drop", () => {
   });
 });
 
+describe("a compromised server", () => {
+  test("cannot slip in a device the user's root key never certified: recipients drop its packets", async () => {
+    await w.addUsers(["ivan", "judy"]);
+    const ivan = await w.client("ivan");
+    const judy = await w.client("judy");
+    const dm = (await ivan.openDirect({ userId: judy.userId })).id;
+    const errors = collect(judy, "error");
+    const got = inbox(judy);
+    // What a malicious server could do: publish, for ivan's device, a certificate for the
+    // same device id and key made under another root. (Raw SQL on purpose: this plays the attacker.)
+    const rogueRoot = await generateRootKey("x25519-ed25519-a256gcm-sha256");
+    const rogue = await createDevice({ root: rogueRoot, userId: ivan.userId, deviceId: ivan.deviceId });
+    await w.server.ctx.writer.run(() => w.server.ctx.storage.writerConn.run("update devices set certificate = ? where id = ?", [rogue.certificate, ivan.deviceId]));
+    await ivan.sendText(dm, "who signed me?");
+    await until(() => errors.length === 1, "error event");
+    expect(errors[0]).toMatchObject({ code: "device_not_signed" });
+    expect(got).toHaveLength(0);
+  });
+});
+
 describe("registration refuses", () => {
   test("a device certificate not signed by the user's root key, a second root key, bad prekeys", async () => {
     const api = alice.api.baseUrl;
