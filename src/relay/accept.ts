@@ -8,6 +8,8 @@ import { packetStore } from "./store.ts";
 
 /** Largest packet the relay takes (files travel as separate encrypted chunks). */
 export const MAX_PACKET_BYTES = 4 * 1024 * 1024;
+/** Packets waiting for the writer that make a batch worth committing without waiting for its timer. */
+const FLUSH_AT = 32;
 
 export interface SenderPrincipal {
   deviceId: string;
@@ -67,22 +69,24 @@ export function acceptPacket(ctx: AppContext, me: SenderPrincipal, bytes: Uint8A
   const ttl = header.ttl === 0 ? me.maxExpirationSeconds : Math.min(header.ttl, me.maxExpirationSeconds);
   const expiresAt = now + ttl * 1000;
 
-  return ctx.writer
-    .run(() => {
-      const existing = store.findPacket.get(id);
-      if (existing) {
-        if (existing.sender !== me.deviceId) throw new Refusal("replay", "this packet id was already used", id);
-        return { packetId: id, seq: existing.seq, duplicate: true };
-      }
-      const seq = Number(store.insertPacket.run(id, header.conversationId, me.deviceId, shared, now, expiresAt, header.bor).lastInsertRowid);
-      for (const w of wraps) store.insertWrap.run(w.deviceId, seq, w.bytes);
-      return { packetId: id, seq, duplicate: false };
-    })
-    .then((accepted) => {
-      if (!accepted.duplicate) {
-        const sessions = relayHooks(ctx).sessions;
-        for (const w of wraps) sessions.get(w.deviceId)?.offer(accepted.seq, shared, w.bytes, header.bor > 0);
-      }
-      return accepted;
-    });
+  const stored = ctx.writer.run(() => {
+    const existing = store.findPacket.get(id);
+    if (existing) {
+      if (existing.sender !== me.deviceId) throw new Refusal("replay", "this packet id was already used", id);
+      return { packetId: id, seq: existing.seq, duplicate: true };
+    }
+    const seq = Number(store.insertPacket.run(id, header.conversationId, me.deviceId, shared, now, expiresAt, header.bor).lastInsertRowid);
+    for (const w of wraps) store.insertWrap.run(w.deviceId, seq, w.bytes);
+    return { packetId: id, seq, duplicate: false };
+  });
+  // Under load the writer's timer can fire late behind a stream of socket reads: once a
+  // batch worth committing has gathered, commit it now rather than wait for the timer.
+  if (ctx.writer.pending >= FLUSH_AT) ctx.writer.flush();
+  return stored.then((accepted) => {
+    if (!accepted.duplicate) {
+      const sessions = relayHooks(ctx).sessions;
+      for (const w of wraps) sessions.get(w.deviceId)?.offer(accepted.seq, shared, w.bytes, header.bor > 0);
+    }
+    return accepted;
+  });
 }
