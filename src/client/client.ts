@@ -7,9 +7,7 @@ import {
   createDevice,
   createPrekeys,
   decodePrekey,
-  decryptChunk,
   DEFAULT_SUITE,
-  encryptChunk,
   fromBase64url,
   generateRootKey,
   importAgreementKeyPair,
@@ -17,6 +15,7 @@ import {
   MessageType,
   openPacket,
   PacketError,
+  parsePacketEnvelope,
   rootFingerprint,
   safetyNumber,
   sealPacket,
@@ -30,6 +29,7 @@ import {
   type SuiteId,
 } from "../crypto/index.ts";
 import { OutpostError, RestApi, type ClientConfig } from "./api.ts";
+import { newSyncBundle, openSyncBundle, syncSecrets } from "./device-sync.ts";
 import { extractLinks, type LocationContent, type ReceivedMessage } from "./messages.ts";
 
 export interface ClientPolicy {
@@ -123,20 +123,6 @@ function unref(t: ReturnType<typeof setTimeout>) {
   return t;
 }
 
-async function sha256(data: Uint8Array): Promise<Uint8Array> {
-  return new Uint8Array(await crypto.subtle.digest("SHA-256", data as Uint8Array<ArrayBuffer>));
-}
-const enc = (s: string) => new TextEncoder().encode(s);
-
-/** Sync codes: 20 characters of an unambiguous alphabet (100 bits), read or scanned from the old device. */
-const CODE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ";
-async function syncSecrets(code: string) {
-  const norm = code.replace(/[\s-]/g, "").toUpperCase();
-  return {
-    lookupHash: toHex(await sha256(enc(`outpost/v1/sync-lookup\0${norm}`))),
-    key: await sha256(enc(`outpost/v1/sync-key\0${norm}`)),
-  };
-}
 
 export class OutpostClient {
   readonly api: RestApi;
@@ -161,6 +147,7 @@ export class OutpostClient {
   private ackTimer: ReturnType<typeof setTimeout> | undefined;
   private refilling = false;
   private reconnectDelay = 100;
+  private complianceOwner: DirectoryEntry | undefined;
   /** Prekeys claimed per recipient device at a time (senders of many messages raise it). */
   prekeyBatch = 4;
 
@@ -205,11 +192,9 @@ export class OutpostClient {
     let root: KeyPair;
     if (signIn.rootKey) {
       if (!opts.syncCode) throw new OutpostError("sync_required", "this user already has a device: create a sync code on it and pass it as syncCode");
-      const { lookupHash, key } = await syncSecrets(opts.syncCode);
+      const { lookupHash } = await syncSecrets(opts.syncCode);
       const { bundle } = await api.call<{ bundle: string }>("POST", "/api/client/v1/sync-bundles/take", { ticket: signIn.ticket, lookupHash });
-      const plain = await decryptChunk(key, 0, fromBase64url(bundle), { final: true, context: enc("outpost/v1/device-sync") });
-      const { suite, rootPrivate } = JSON.parse(new TextDecoder().decode(plain)) as { suite: SuiteId; rootPrivate: string };
-      root = await importSigningKeyPair(suite, fromBase64url(rootPrivate));
+      root = await openSyncBundle(opts.syncCode, fromBase64url(bundle));
       if (toBase64url(root.publicBytes) !== signIn.rootKey.publicKey) throw new OutpostError("root_mismatch", "the synced root key is not this user's root key");
     } else {
       root = await generateRootKey(opts.suite ?? DEFAULT_SUITE);
@@ -425,7 +410,8 @@ export class OutpostClient {
       this.apply(message);
       this.emit({ type: "message", message });
     } catch (e) {
-      if (e instanceof PacketError && e.code === "replay") this.emit({ type: "duplicate", packetId: (e.message.split(": ")[1] ?? ""), seq });
+      // A replay is reported only after the header verified, so its packet id is genuine.
+      if (e instanceof PacketError && e.code === "replay") this.emit({ type: "duplicate", packetId: parsePacketEnvelope(packet).header.packetId, seq });
       else this.emit({ type: "error", code: e instanceof PacketError ? e.code : "internal", message: (e as Error).message, seq });
     }
     this.state.cursor = Math.max(this.state.cursor, seq);
@@ -571,13 +557,9 @@ export class OutpostClient {
 
   /** Creates a one-time code that lets a new device of this user take over its root key (10 minutes). */
   async createSyncCode(): Promise<string> {
-    const raw = crypto.getRandomValues(new Uint8Array(20));
-    const code = [...raw].map((b) => CODE_ALPHABET[b % 32]).join("");
-    const { lookupHash, key } = await syncSecrets(code);
-    const plain = enc(JSON.stringify({ suite: this.root.suite, rootPrivate: toBase64url(this.root.privateBytes) }));
-    const bundle = await encryptChunk(key, 0, plain, { final: true, context: enc("outpost/v1/device-sync") });
+    const { code, lookupHash, bundle } = await newSyncBundle(this.root);
     await this.api.call("POST", "/api/client/v1/sync-bundles", { lookupHash, bundle: toBase64url(bundle) });
-    return code.match(/.{5}/g)!.join("-");
+    return code;
   }
 
   // ---------------------------------------------------------------- conversations
@@ -681,7 +663,6 @@ export class OutpostClient {
     return out;
   }
 
-  private complianceOwner: DirectoryEntry | undefined;
   private async findDeviceOwner(deviceId: string): Promise<DirectoryEntry | undefined> {
     if (this.complianceOwner?.devices.some((d) => d.deviceId === deviceId)) return this.complianceOwner;
     for (const e of this.directory.values()) if (e.devices.some((d) => d.deviceId === deviceId)) return (this.complianceOwner = e);
