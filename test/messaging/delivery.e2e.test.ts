@@ -29,6 +29,15 @@ function packetRow(packetId: string) {
   }
 }
 
+function wrapCount(seq: number): number {
+  const db = new Database(join(w.server.dataDir, "outpost.db"), { readonly: true });
+  try {
+    return (db.query("select count(*) as n from packet_wraps where seq = ?").get(seq) as { n: number }).n;
+  } finally {
+    db.close();
+  }
+}
+
 describe("delivery", () => {
   test("an offline device gets everything, in order, once it connects", async () => {
     await bob.close();
@@ -77,7 +86,9 @@ describe("expiration", () => {
     await bob.close();
     const sent = await alice.sendText(dm, "self-destruct", { ttl: 1 });
     expect(packetRow(sent.packetId)).not.toBeNull();
+    expect(wrapCount(sent.seq)).toBe(1);
     await until(() => packetRow(sent.packetId) === null, "packet gone at ttl", 3000);
+    expect(wrapCount(sent.seq)).toBe(0); // its key wraps go with it
     const got = inbox(bob);
     await bob.connect();
     await alice.sendText(dm, "after");
