@@ -105,6 +105,18 @@ callingNodeUrl).`,
       return 0;
     },
   },
+  client: {
+    summary: "a scriptable client: register, send, listen (JSON lines)",
+    usage: "outpost client <register|send|listen|sync-code|conversations> --state FILE ...\n\nRun \"outpost client help\" for every option.",
+    async run(args) {
+      const { runClientCli, CLIENT_USAGE } = await import("./client/cli.ts");
+      if (args[0] === "help") {
+        process.stdout.write(CLIENT_USAGE + "\n");
+        return 0;
+      }
+      return runClientCli(args);
+    },
+  },
   version: {
     summary: "print the version",
     usage: "outpost version",

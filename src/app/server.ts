@@ -10,6 +10,7 @@ import { createLogger, type LogSetup } from "../log/logger.ts";
 import { startCalling } from "../calling/supervisor.ts";
 import { ensureFirstAdmin } from "../modules/admins/admins.service.ts";
 import { ensureBuiltInRole } from "../modules/access/roles.service.ts";
+import { relayWebSocketHandler, startRelay } from "../relay/gateway.ts";
 import type { TlsMaterial } from "../tls/certificate.ts";
 import { version } from "../version.ts";
 import type { AppContext } from "./context.ts";
@@ -64,12 +65,14 @@ export async function startServer(config: Config, opts: { log?: LogSetup } = {})
     hostname: config.host,
     port: config.port,
     fetch: app.fetch,
+    websocket: relayWebSocketHandler,
     ...(tls ? { tls: { cert: tls.cert, key: tls.key } } : {}),
     // Large uploads are streamed by the routes that take them; JSON bodies are limited per route.
     maxRequestBodySize: 1024 * 1024 * 1024,
     development: false,
   });
   const url = `${tls ? "https" : "http"}://${config.host.includes(":") ? `[${config.host}]` : config.host}:${server.port}`;
+  const relay = startRelay(ctx);
   logger.info({ url, version }, "Outpost is ready");
 
   let stopping: Promise<void> | null = null;
@@ -81,6 +84,7 @@ export async function startServer(config: Config, opts: { log?: LogSetup } = {})
     stop(stopOpts = {}) {
       stopping ??= (async () => {
         logger.info("shutting down: no new connections, draining requests");
+        relay.stop();
         const grace = stopOpts.graceMs ?? config.shutdownGraceMs;
         // Stop accepting; let in-flight requests finish within the grace period.
         await Promise.race([server.stop(false), Bun.sleep(grace)]);

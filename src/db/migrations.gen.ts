@@ -3,9 +3,9 @@ export interface EmbeddedMigration { tag: string; folderMillis: number; bps: boo
 export const migrations: EmbeddedMigration[] = [
   {
     "tag": "0000_init",
-    "folderMillis": 1795693396688,
+    "folderMillis": 1795695067315,
     "bps": true,
-    "hash": "195617b7c27bc04e06166904ad862375f6b7969dee8e7b03bb19abd840b801d4",
+    "hash": "e7266df74433c55d3adad16c731ba2fb6885292b8fdd7097614bccb1250291f1",
     "sql": [
       "CREATE TABLE `heartbeat` (\n\t`id` integer PRIMARY KEY NOT NULL,\n\t`at` integer NOT NULL\n);\n",
       "\nCREATE TABLE `settings` (\n\t`key` text PRIMARY KEY NOT NULL,\n\t`value` text NOT NULL,\n\t`updated_at` integer NOT NULL\n);\n",
@@ -31,7 +31,25 @@ export const migrations: EmbeddedMigration[] = [
       "\nCREATE TABLE `audit_log` (\n\t`id` integer PRIMARY KEY AUTOINCREMENT NOT NULL,\n\t`at` integer NOT NULL,\n\t`actor_type` text NOT NULL,\n\t`actor_id` text,\n\t`actor_name` text NOT NULL,\n\t`action` text NOT NULL,\n\t`target` text,\n\t`ip` text,\n\t`network_id` text,\n\t`details` text\n);\n",
       "\nCREATE INDEX `audit_at_idx` ON `audit_log` (`at`);",
       "\nCREATE INDEX `audit_action_idx` ON `audit_log` (`action`);",
-      "\nCREATE INDEX `audit_actor_idx` ON `audit_log` (`actor_name`);"
+      "\nCREATE INDEX `audit_actor_idx` ON `audit_log` (`actor_name`);",
+      "\nCREATE TABLE `conversation_members` (\n\t`conversation_id` text NOT NULL,\n\t`user_id` text NOT NULL,\n\t`role` text DEFAULT 'member' NOT NULL,\n\t`joined_at` integer NOT NULL,\n\tPRIMARY KEY(`conversation_id`, `user_id`),\n\tFOREIGN KEY (`conversation_id`) REFERENCES `conversations`(`id`) ON UPDATE no action ON DELETE cascade,\n\tFOREIGN KEY (`user_id`) REFERENCES `users`(`id`) ON UPDATE no action ON DELETE cascade\n);\n",
+      "\nCREATE INDEX `conversation_members_user_idx` ON `conversation_members` (`user_id`);",
+      "\nCREATE TABLE `conversations` (\n\t`id` text PRIMARY KEY NOT NULL,\n\t`network_id` text NOT NULL,\n\t`kind` text NOT NULL,\n\t`title` text DEFAULT '' NOT NULL,\n\t`description` text DEFAULT '' NOT NULL,\n\t`ttl` integer DEFAULT 0 NOT NULL,\n\t`bor` integer DEFAULT 0 NOT NULL,\n\t`created_by` text NOT NULL,\n\t`created_at` integer NOT NULL,\n\t`updated_at` integer NOT NULL,\n\tFOREIGN KEY (`network_id`) REFERENCES `networks`(`id`) ON UPDATE no action ON DELETE cascade\n);\n",
+      "\nCREATE INDEX `conversations_network_idx` ON `conversations` (`network_id`);",
+      "\nCREATE TABLE `device_cursors` (\n\t`device_id` text PRIMARY KEY NOT NULL,\n\t`acked_seq` integer DEFAULT 0 NOT NULL,\n\t`updated_at` integer NOT NULL,\n\tFOREIGN KEY (`device_id`) REFERENCES `devices`(`id`) ON UPDATE no action ON DELETE cascade\n);\n",
+      "\nCREATE TABLE `device_sync_bundles` (\n\t`lookup_hash` text PRIMARY KEY NOT NULL,\n\t`user_id` text NOT NULL,\n\t`bundle` blob NOT NULL,\n\t`expires_at` integer NOT NULL,\n\tFOREIGN KEY (`user_id`) REFERENCES `users`(`id`) ON UPDATE no action ON DELETE cascade\n);\n",
+      "\nCREATE TABLE `devices` (\n\t`id` text PRIMARY KEY NOT NULL,\n\t`user_id` text NOT NULL,\n\t`network_id` text NOT NULL,\n\t`certificate` blob NOT NULL,\n\t`token_hash` text NOT NULL,\n\t`name` text DEFAULT '' NOT NULL,\n\t`created_at` integer NOT NULL,\n\t`revoked_at` integer,\n\tFOREIGN KEY (`user_id`) REFERENCES `users`(`id`) ON UPDATE no action ON DELETE cascade,\n\tFOREIGN KEY (`network_id`) REFERENCES `networks`(`id`) ON UPDATE no action ON DELETE cascade\n);\n",
+      "\nCREATE INDEX `devices_user_idx` ON `devices` (`user_id`);",
+      "\nCREATE TABLE `network_compliance_devices` (\n\t`network_id` text PRIMARY KEY NOT NULL,\n\t`device_id` text,\n\t`updated_at` integer NOT NULL,\n\tFOREIGN KEY (`network_id`) REFERENCES `networks`(`id`) ON UPDATE no action ON DELETE cascade\n);\n",
+      "\nCREATE TABLE `packet_wraps` (\n\t`device_id` text NOT NULL,\n\t`seq` integer NOT NULL,\n\t`wrap` blob NOT NULL,\n\tPRIMARY KEY(`device_id`, `seq`),\n\tFOREIGN KEY (`seq`) REFERENCES `packets`(`seq`) ON UPDATE no action ON DELETE cascade\n);\n",
+      "\nCREATE INDEX `packet_wraps_seq_idx` ON `packet_wraps` (`seq`);",
+      "\nCREATE TABLE `packets` (\n\t`seq` integer PRIMARY KEY AUTOINCREMENT NOT NULL,\n\t`packet_id` text NOT NULL,\n\t`conversation_id` text NOT NULL,\n\t`sender_device_id` text NOT NULL,\n\t`shared` blob NOT NULL,\n\t`received_at` integer NOT NULL,\n\t`expires_at` integer NOT NULL,\n\t`bor` integer DEFAULT 0 NOT NULL\n);\n",
+      "\nCREATE UNIQUE INDEX `packets_packet_id_uq` ON `packets` (`packet_id`);",
+      "\nCREATE INDEX `packets_expires_idx` ON `packets` (`expires_at`);",
+      "\nCREATE INDEX `packets_conversation_idx` ON `packets` (`conversation_id`,`seq`);",
+      "\nCREATE TABLE `prekeys` (\n\t`device_id` text NOT NULL,\n\t`prekey_id` text NOT NULL,\n\t`kind` text NOT NULL,\n\t`signed` blob NOT NULL,\n\t`created_at` integer NOT NULL,\n\tPRIMARY KEY(`device_id`, `prekey_id`),\n\tFOREIGN KEY (`device_id`) REFERENCES `devices`(`id`) ON UPDATE no action ON DELETE cascade\n);\n",
+      "\nCREATE INDEX `prekeys_device_kind_idx` ON `prekeys` (`device_id`,`kind`);",
+      "\nCREATE TABLE `user_root_keys` (\n\t`user_id` text PRIMARY KEY NOT NULL,\n\t`suite` text NOT NULL,\n\t`public_key` blob NOT NULL,\n\t`created_at` integer NOT NULL,\n\tFOREIGN KEY (`user_id`) REFERENCES `users`(`id`) ON UPDATE no action ON DELETE cascade\n);\n"
     ]
   }
 ];

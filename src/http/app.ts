@@ -12,6 +12,9 @@ import { registerAccessRoutes } from "../modules/access/access.routes.ts";
 import { registerSettingsRoutes } from "../modules/settings/settings.routes.ts";
 import { registerAuditRoutes } from "../modules/audit/audit.routes.ts";
 import { registerCrashReportRoutes } from "../modules/crash-report/crash-report.routes.ts";
+import { registerDeviceRoutes } from "../modules/devices/devices.routes.ts";
+import { registerConversationRoutes } from "../modules/conversations/conversations.routes.ts";
+import { registerRelayRoutes } from "../relay/gateway.ts";
 import { loadSession } from "./auth.ts";
 import { registerAccountPages } from "../console/account.tsx";
 import { registerSuperConsole } from "../console/admin/routes.ts";
@@ -53,6 +56,9 @@ export function createHttpApp(ctx: AppContext): App {
   registerAccountPages(app, ctx);
   registerSuperConsole(app, ctx);
   registerCallingRoutes(app, ctx);
+  registerDeviceRoutes(app, ctx);
+  registerConversationRoutes(app, ctx);
+  registerRelayRoutes(app, ctx);
   registerApiDocs(app, ctx);
   registerStaticAssets(app);
 

@@ -15,6 +15,7 @@ export const errorCodes = {
   csrf_failed: 403,
   password_change_required: 403,
   account_locked: 423,
+  account_suspended: 403,
   not_found: 404,
   method_not_allowed: 405,
   conflict: 409,

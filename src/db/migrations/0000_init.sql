@@ -134,4 +134,107 @@ CREATE TABLE `audit_log` (
 --> statement-breakpoint
 CREATE INDEX `audit_at_idx` ON `audit_log` (`at`);--> statement-breakpoint
 CREATE INDEX `audit_action_idx` ON `audit_log` (`action`);--> statement-breakpoint
-CREATE INDEX `audit_actor_idx` ON `audit_log` (`actor_name`);
+CREATE INDEX `audit_actor_idx` ON `audit_log` (`actor_name`);--> statement-breakpoint
+CREATE TABLE `conversation_members` (
+	`conversation_id` text NOT NULL,
+	`user_id` text NOT NULL,
+	`role` text DEFAULT 'member' NOT NULL,
+	`joined_at` integer NOT NULL,
+	PRIMARY KEY(`conversation_id`, `user_id`),
+	FOREIGN KEY (`conversation_id`) REFERENCES `conversations`(`id`) ON UPDATE no action ON DELETE cascade,
+	FOREIGN KEY (`user_id`) REFERENCES `users`(`id`) ON UPDATE no action ON DELETE cascade
+);
+--> statement-breakpoint
+CREATE INDEX `conversation_members_user_idx` ON `conversation_members` (`user_id`);--> statement-breakpoint
+CREATE TABLE `conversations` (
+	`id` text PRIMARY KEY NOT NULL,
+	`network_id` text NOT NULL,
+	`kind` text NOT NULL,
+	`title` text DEFAULT '' NOT NULL,
+	`description` text DEFAULT '' NOT NULL,
+	`ttl` integer DEFAULT 0 NOT NULL,
+	`bor` integer DEFAULT 0 NOT NULL,
+	`created_by` text NOT NULL,
+	`created_at` integer NOT NULL,
+	`updated_at` integer NOT NULL,
+	FOREIGN KEY (`network_id`) REFERENCES `networks`(`id`) ON UPDATE no action ON DELETE cascade
+);
+--> statement-breakpoint
+CREATE INDEX `conversations_network_idx` ON `conversations` (`network_id`);--> statement-breakpoint
+CREATE TABLE `device_cursors` (
+	`device_id` text PRIMARY KEY NOT NULL,
+	`acked_seq` integer DEFAULT 0 NOT NULL,
+	`updated_at` integer NOT NULL,
+	FOREIGN KEY (`device_id`) REFERENCES `devices`(`id`) ON UPDATE no action ON DELETE cascade
+);
+--> statement-breakpoint
+CREATE TABLE `device_sync_bundles` (
+	`lookup_hash` text PRIMARY KEY NOT NULL,
+	`user_id` text NOT NULL,
+	`bundle` blob NOT NULL,
+	`expires_at` integer NOT NULL,
+	FOREIGN KEY (`user_id`) REFERENCES `users`(`id`) ON UPDATE no action ON DELETE cascade
+);
+--> statement-breakpoint
+CREATE TABLE `devices` (
+	`id` text PRIMARY KEY NOT NULL,
+	`user_id` text NOT NULL,
+	`network_id` text NOT NULL,
+	`certificate` blob NOT NULL,
+	`token_hash` text NOT NULL,
+	`name` text DEFAULT '' NOT NULL,
+	`created_at` integer NOT NULL,
+	`revoked_at` integer,
+	FOREIGN KEY (`user_id`) REFERENCES `users`(`id`) ON UPDATE no action ON DELETE cascade,
+	FOREIGN KEY (`network_id`) REFERENCES `networks`(`id`) ON UPDATE no action ON DELETE cascade
+);
+--> statement-breakpoint
+CREATE INDEX `devices_user_idx` ON `devices` (`user_id`);--> statement-breakpoint
+CREATE TABLE `network_compliance_devices` (
+	`network_id` text PRIMARY KEY NOT NULL,
+	`device_id` text,
+	`updated_at` integer NOT NULL,
+	FOREIGN KEY (`network_id`) REFERENCES `networks`(`id`) ON UPDATE no action ON DELETE cascade
+);
+--> statement-breakpoint
+CREATE TABLE `packet_wraps` (
+	`device_id` text NOT NULL,
+	`seq` integer NOT NULL,
+	`wrap` blob NOT NULL,
+	PRIMARY KEY(`device_id`, `seq`),
+	FOREIGN KEY (`seq`) REFERENCES `packets`(`seq`) ON UPDATE no action ON DELETE cascade
+);
+--> statement-breakpoint
+CREATE INDEX `packet_wraps_seq_idx` ON `packet_wraps` (`seq`);--> statement-breakpoint
+CREATE TABLE `packets` (
+	`seq` integer PRIMARY KEY AUTOINCREMENT NOT NULL,
+	`packet_id` text NOT NULL,
+	`conversation_id` text NOT NULL,
+	`sender_device_id` text NOT NULL,
+	`shared` blob NOT NULL,
+	`received_at` integer NOT NULL,
+	`expires_at` integer NOT NULL,
+	`bor` integer DEFAULT 0 NOT NULL
+);
+--> statement-breakpoint
+CREATE UNIQUE INDEX `packets_packet_id_uq` ON `packets` (`packet_id`);--> statement-breakpoint
+CREATE INDEX `packets_expires_idx` ON `packets` (`expires_at`);--> statement-breakpoint
+CREATE INDEX `packets_conversation_idx` ON `packets` (`conversation_id`,`seq`);--> statement-breakpoint
+CREATE TABLE `prekeys` (
+	`device_id` text NOT NULL,
+	`prekey_id` text NOT NULL,
+	`kind` text NOT NULL,
+	`signed` blob NOT NULL,
+	`created_at` integer NOT NULL,
+	PRIMARY KEY(`device_id`, `prekey_id`),
+	FOREIGN KEY (`device_id`) REFERENCES `devices`(`id`) ON UPDATE no action ON DELETE cascade
+);
+--> statement-breakpoint
+CREATE INDEX `prekeys_device_kind_idx` ON `prekeys` (`device_id`,`kind`);--> statement-breakpoint
+CREATE TABLE `user_root_keys` (
+	`user_id` text PRIMARY KEY NOT NULL,
+	`suite` text NOT NULL,
+	`public_key` blob NOT NULL,
+	`created_at` integer NOT NULL,
+	FOREIGN KEY (`user_id`) REFERENCES `users`(`id`) ON UPDATE no action ON DELETE cascade
+);

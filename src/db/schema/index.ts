@@ -4,3 +4,4 @@ export * from "./admins.ts";
 export * from "./directory.ts";
 export * from "./tokens.ts";
 export * from "./audit.ts";
+export * from "./messaging.ts";

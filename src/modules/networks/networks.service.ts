@@ -158,3 +158,17 @@ export async function deleteNetwork(ctx: AppContext, actor: Actor, id: string): 
     auditIn(ctx, { actor, action: "network.delete", target: `network ${s.name}`, networkId: id, details: { users: s.userCount, securityGroups: s.securityGroupCount, administrators: s.administrators.length } });
   });
 }
+
+/** Network-wide switches clients honour (read receipts are also enforced by the relay). */
+export async function updateNetwork(ctx: AppContext, id: string, patch: { name?: string; readReceipts?: boolean }): Promise<Network> {
+  getNetwork(ctx, id);
+  if (patch.name !== undefined && !patch.name.trim()) throw new AppError("validation_failed", "name: must not be empty", [{ path: "name", rule: "min", message: "must not be empty" }]);
+  await ctx.writer.run(() => {
+    ctx.storage.writeDb
+      .update(networks)
+      .set({ ...(patch.name !== undefined ? { name: patch.name.trim() } : {}), ...(patch.readReceipts !== undefined ? { readReceipts: patch.readReceipts } : {}), updatedAt: new Date() })
+      .where(eq(networks.id, id))
+      .run();
+  });
+  return getNetwork(ctx, id);
+}

@@ -33,3 +33,17 @@ export function defaultSecurityGroup(ctx: AppContext, networkId: string): Securi
 export function listSecurityGroups(ctx: AppContext, networkId: string): SecurityGroup[] {
   return ctx.storage.read().select().from(securityGroups).where(eq(securityGroups.networkId, networkId)).orderBy(securityGroups.name).all().map(toGroup);
 }
+
+/** Replaces a group's settings (validated; defaults fill what is left out). */
+export async function updateSecurityGroupSettings(ctx: AppContext, networkId: string, id: string, settings: unknown): Promise<SecurityGroup> {
+  getSecurityGroup(ctx, networkId, id);
+  const parsed = securityGroupSettingsSchema.safeParse(settings);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new AppError("validation_failed", `settings.${issue.path.join(".")}: ${issue.message}`, parsed.error.issues.map((i) => ({ path: ["settings", ...i.path].join("."), rule: i.code, message: i.message })));
+  }
+  await ctx.writer.run(() => {
+    ctx.storage.writeDb.update(securityGroups).set({ settings: parsed.data, updatedAt: new Date() }).where(and(eq(securityGroups.networkId, networkId), eq(securityGroups.id, id))).run();
+  });
+  return getSecurityGroup(ctx, networkId, id);
+}

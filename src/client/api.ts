@@ -1,0 +1,53 @@
+// The client's REST calls (isomorphic: fetch only). Errors come back as OutpostError
+// carrying the server's code, message and details.
+export class OutpostError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly status = 0,
+    readonly details?: unknown,
+  ) {
+    super(message);
+    this.name = "OutpostError";
+  }
+}
+
+/** What a client starts from (the encrypted configuration file carries the same fields). */
+export interface ClientConfig {
+  /** e.g. "https://outpost.example:8443" */
+  serviceUrl: string;
+  networkId: string;
+  /** SHA-256 fingerprints of the server certificates this client accepts (enforced by runtimes that expose the peer certificate). */
+  pins?: string[];
+}
+
+export class RestApi {
+  constructor(
+    readonly baseUrl: string,
+    private bearer?: string,
+  ) {}
+
+  setBearer(bearer: string) {
+    this.bearer = bearer;
+  }
+
+  async call<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const headers: Record<string, string> = {};
+    if (body !== undefined) headers["content-type"] = "application/json";
+    if (this.bearer) headers.authorization = `Bearer ${this.bearer}`;
+    const res = await fetch(`${this.baseUrl}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    if (res.status === 204) return undefined as T;
+    const text = await res.text();
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      throw new OutpostError("bad_response", `${method} ${path}: HTTP ${res.status} without a JSON body`, res.status);
+    }
+    if (!res.ok) {
+      const e = (parsed as { error?: { code?: string; message?: string; details?: unknown } }).error;
+      throw new OutpostError(e?.code ?? "http_error", e?.message ?? `HTTP ${res.status}`, res.status, e?.details);
+    }
+    return parsed as T;
+  }
+}

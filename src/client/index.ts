@@ -1,0 +1,4 @@
+// Public surface of the Outpost client SDK.
+export { OutpostClient, type ClientEvent, type ClientPolicy, type DeviceState, type SendOptions, type SendResult } from "./client.ts";
+export { OutpostError, type ClientConfig } from "./api.ts";
+export { MessageType, extractLinks, type ReceivedMessage, type TextContent, type EditContent, type LocationContent, type DeleteContent, type StarContent, type PinContent, type VerificationContent } from "./messages.ts";
