@@ -3,9 +3,9 @@ export interface EmbeddedMigration { tag: string; folderMillis: number; bps: boo
 export const migrations: EmbeddedMigration[] = [
   {
     "tag": "0000_init",
-    "folderMillis": 1795692070563,
+    "folderMillis": 1795695078893,
     "bps": true,
-    "hash": "6ffef4e8c204c88ee808dfbf2f12c79e0fda2d83653513533ab58e81ae8ef1a6",
+    "hash": "1b550abe6a5c5e673083f733f408df8158be0b669ffc6622d86a3feb22cf3bb8",
     "sql": [
       "CREATE TABLE `heartbeat` (\n\t`id` integer PRIMARY KEY NOT NULL,\n\t`at` integer NOT NULL\n);\n",
       "\nCREATE TABLE `settings` (\n\t`key` text PRIMARY KEY NOT NULL,\n\t`value` text NOT NULL,\n\t`updated_at` integer NOT NULL\n);\n",
@@ -37,7 +37,6 @@ export const migrations: EmbeddedMigration[] = [
       "\nCREATE TABLE `packets` (\n\t`seq` integer PRIMARY KEY AUTOINCREMENT NOT NULL,\n\t`packet_id` text NOT NULL,\n\t`conversation_id` text NOT NULL,\n\t`sender_device_id` text NOT NULL,\n\t`shared` blob NOT NULL,\n\t`received_at` integer NOT NULL,\n\t`expires_at` integer NOT NULL,\n\t`bor` integer DEFAULT 0 NOT NULL\n);\n",
       "\nCREATE UNIQUE INDEX `packets_packet_id_uq` ON `packets` (`packet_id`);",
       "\nCREATE INDEX `packets_expires_idx` ON `packets` (`expires_at`);",
-      "\nCREATE INDEX `packets_conversation_idx` ON `packets` (`conversation_id`,`seq`);",
       "\nCREATE TABLE `prekeys` (\n\t`device_id` text NOT NULL,\n\t`prekey_id` text NOT NULL,\n\t`kind` text NOT NULL,\n\t`signed` blob NOT NULL,\n\t`created_at` integer NOT NULL,\n\tPRIMARY KEY(`device_id`, `prekey_id`),\n\tFOREIGN KEY (`device_id`) REFERENCES `devices`(`id`) ON UPDATE no action ON DELETE cascade\n);\n",
       "\nCREATE INDEX `prekeys_device_kind_idx` ON `prekeys` (`device_id`,`kind`);",
       "\nCREATE TABLE `user_root_keys` (\n\t`user_id` text PRIMARY KEY NOT NULL,\n\t`suite` text NOT NULL,\n\t`public_key` blob NOT NULL,\n\t`created_at` integer NOT NULL,\n\tFOREIGN KEY (`user_id`) REFERENCES `users`(`id`) ON UPDATE no action ON DELETE cascade\n);\n"

@@ -70,12 +70,13 @@ export function acceptPacket(ctx: AppContext, me: SenderPrincipal, bytes: Uint8A
   const expiresAt = now + ttl * 1000;
 
   const stored = ctx.writer.run(() => {
-    const existing = store.findPacket.get(id);
-    if (existing) {
+    const inserted = store.insertPacket.run(id, header.conversationId, me.deviceId, shared, now, expiresAt, header.bor);
+    if (inserted.changes === 0) {
+      const existing = store.findPacket.get(id)!;
       if (existing.sender !== me.deviceId) throw new Refusal("replay", "this packet id was already used", id);
       return { packetId: id, seq: existing.seq, duplicate: true };
     }
-    const seq = Number(store.insertPacket.run(id, header.conversationId, me.deviceId, shared, now, expiresAt, header.bor).lastInsertRowid);
+    const seq = Number(inserted.lastInsertRowid);
     for (const w of wraps) store.insertWrap.run(w.deviceId, seq, w.bytes);
     return { packetId: id, seq, duplicate: false };
   });
