@@ -734,9 +734,9 @@ export class OutpostClient {
     try {
       return await this.sendPacket(packetId, packet);
     } catch (e) {
-      // Our view of the members or their devices was stale (someone left or a device was
-      // reset): refresh both and seal once more for the current recipients.
-      if (!(e instanceof OutpostError) || e.code !== "unknown_recipient") throw e;
+      // Our view of the members or their devices was stale (someone joined or left, a device
+      // was added or reset): refresh both and seal once more for the current recipients.
+      if (!(e instanceof OutpostError) || (e.code !== "unknown_recipient" && e.code !== "missing_recipients")) throw e;
       this.forgetConversation(conversationId);
       const again = await this.seal(conversationId, type, content, opts);
       return this.sendPacket(again.packetId, again.packet);

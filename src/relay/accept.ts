@@ -60,6 +60,16 @@ export function acceptPacket(ctx: AppContext, me: SenderPrincipal, bytes: Uint8A
       throw new Refusal("unknown_recipient", `device ${w.deviceId} does not belong to a member of this conversation`, id);
     }
   }
+  // A packet goes either to every current device of every member (the sender's own device
+  // aside) or only to the sender's own devices (private properties such as a pin). A sender
+  // with a stale device list is told so and seals again, so a new device misses nothing.
+  const privateToSender = wraps.every((w) => w.deviceId === compliance || conv.deviceOwners.get(w.deviceId) === me.userId);
+  if (!privateToSender) {
+    let missing = 0;
+    const covered = new Set(wraps.map((w) => w.deviceId));
+    for (const deviceId of conv.deviceOwners.keys()) if (deviceId !== me.deviceId && !covered.has(deviceId)) missing++;
+    if (missing > 0) throw new Refusal("missing_recipients", `${missing} current device(s) of this conversation's members have no key wrap: refresh their devices and seal again`, id);
+  }
   if (compliance && !wraps.some((w) => w.deviceId === compliance)) {
     throw new Refusal("compliance_wrap_missing", "this network retains messages: every packet must carry a key wrap for its compliance device", id);
   }
