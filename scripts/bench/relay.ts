@@ -9,7 +9,7 @@
 //
 //   bun scripts/bench/relay.ts [--packets 30000] [--latency-seconds 3] [--fanout-rounds 20] [--latency-rate N]
 //                              [--profile-dir DIR]   (server CPU profile, markdown, written at exit)
-import { rmSync } from "node:fs";
+import { readFileSync, rmSync } from "node:fs";
 import { parseArgs } from "node:util";
 import type { OutpostClient } from "../../src/client/index.ts";
 import { freePort, spawnServer, tempDir } from "../../test/support/server.ts";
@@ -28,6 +28,16 @@ const pct = (xs: number[], p: number) => {
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
 };
 const log = (s: string) => console.log(s);
+/** CPU seconds used so far by a process (Linux /proc), to report how busy each side was. */
+function cpuSeconds(pid: number): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return NaN;
+  }
+}
+const busy = (pid: number, cpu0: number, wall0: number) => `${Math.round(((cpuSeconds(pid) - cpu0) / ((performance.now() - wall0) / 1000)) * 100)}%`;
 
 const dataDir = tempDir("outpost-bench-");
 const names = Array.from({ length: ROOM }, (_, i) => `bench${String(i).padStart(3, "0")}`);
@@ -119,6 +129,7 @@ let throughput = 0;
   const sentAt = new Map<string, number>();
   const latencies: number[] = [];
   const ackLatencies: number[] = [];
+  const lag: number[] = [];
   for (const p of pairs) {
     sockets.get(p.receiver.deviceId)!.onDelivery = (id) => {
       const t = sentAt.get(id);
@@ -134,19 +145,25 @@ let throughput = 0;
   const tick = 5;
   const perTick = rate / (1000 / tick);
   const start = performance.now();
+  const serverCpu0 = cpuSeconds(server.proc.pid);
+  const benchCpu0 = cpuSeconds(process.pid);
   let sent = 0;
   while (sent < order.length) {
     const due = Math.min(order.length, Math.floor(((performance.now() - start) / tick + 1) * perTick));
     while (sent < due) {
       const item = order[sent++]!;
-      sentAt.set(item.id, performance.now());
+      const now = performance.now();
+      // How late this process sends against the plan: its own load shows up as burstiness.
+      lag.push(now - (start + (sent / rate) * 1000));
+      sentAt.set(item.id, now);
       sockets.get(pairs[item.pair]!.sender.deviceId)!.send(item.bytes);
     }
     await Bun.sleep(tick);
   }
   const deadline = performance.now() + 10_000;
   while (latencies.length < order.length && performance.now() < deadline) await Bun.sleep(10);
-  log(`latency at half load (${rate} packets/s for ${LATENCY_S} s, ${latencies.length}/${order.length} delivered): p50 ${pct(latencies, 50).toFixed(2)} ms, p99 ${pct(latencies, 99).toFixed(2)} ms, max ${Math.max(...latencies).toFixed(2)} ms; send→durable ack p50 ${pct(ackLatencies, 50).toFixed(2)} ms, p99 ${pct(ackLatencies, 99).toFixed(2)} ms`);
+  const cpu = `server CPU ${busy(server.proc.pid, serverCpu0, start)}, benchmark CPU ${busy(process.pid, benchCpu0, start)} of one core`;
+  log(`latency at half load (${rate} packets/s for ${LATENCY_S} s, ${latencies.length}/${order.length} delivered): p50 ${pct(latencies, 50).toFixed(2)} ms, p99 ${pct(latencies, 99).toFixed(2)} ms, max ${Math.max(...latencies).toFixed(2)} ms; send→durable ack p50 ${pct(ackLatencies, 50).toFixed(2)} ms, p99 ${pct(ackLatencies, 99).toFixed(2)} ms; the sending process ran behind its schedule by p50 ${pct(lag, 50).toFixed(1)} ms, p99 ${pct(lag, 99).toFixed(1)} ms; ${cpu}`);
 }
 
 // ---- 3. 500-member room fan-out

@@ -51,7 +51,7 @@ export interface RawDevice {
   close(): void;
 }
 
-/** A device's relay socket without the SDK: acknowledges its cursor every 64 frames and on idle. */
+/** A device's relay socket without the SDK: acknowledges its cursor every 64 frames or 100 ms, like the SDK. */
 export async function rawDevice(url: string, client: OutpostClient, cursor?: number): Promise<RawDevice> {
   const state = client.exportState();
   const ws = new WebSocket(`${url.replace(/^http/, "ws")}/api/client/v1/relay`);
@@ -86,7 +86,7 @@ export async function rawDevice(url: string, client: OutpostClient, cursor?: num
       last = Math.max(last, seq);
       device.onDelivery(deliveredPacketId(frame), seq);
       if (++unacked >= 64) ack();
-      else timer ??= setTimeout(ack, 5);
+      else timer ??= setTimeout(ack, 100); // as the SDK does
     };
   });
   void timer;

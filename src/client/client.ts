@@ -112,7 +112,13 @@ const DIRECTORY_TTL_MS = 5_000;
 const PREKEY_LOW_WATER = 20;
 const PREKEY_REFILL = 80;
 const MAX_SEEN = 20_000;
+/**
+ * Cursor acks go out every ACK_EVERY packets or ACK_DELAY_MS after the first unacknowledged
+ * one: each ack costs the relay a frame to parse, and a late ack only means a few packets
+ * may come again after a reconnect (they are recognised as duplicates).
+ */
 const ACK_EVERY = 64;
+const ACK_DELAY_MS = 100;
 
 function randomHex(bytes: number): string {
   return toHex(crypto.getRandomValues(new Uint8Array(bytes)));
@@ -425,7 +431,7 @@ export class OutpostClient {
 
   private scheduleAck() {
     if (++this.unackedFrames >= ACK_EVERY) return this.flushAck();
-    this.ackTimer ??= unref(setTimeout(() => this.flushAck(), 20));
+    this.ackTimer ??= unref(setTimeout(() => this.flushAck(), ACK_DELAY_MS));
   }
 
   private flushAck() {
@@ -728,9 +734,9 @@ export class OutpostClient {
     try {
       return await this.sendPacket(packetId, packet);
     } catch (e) {
-      // Our view of the members or their devices was stale (someone left or a device was
-      // reset): refresh both and seal once more for the current recipients.
-      if (!(e instanceof OutpostError) || e.code !== "unknown_recipient") throw e;
+      // Our view of the members or their devices was stale (someone joined or left, a device
+      // was added or reset): refresh both and seal once more for the current recipients.
+      if (!(e instanceof OutpostError) || (e.code !== "unknown_recipient" && e.code !== "missing_recipients")) throw e;
       this.forgetConversation(conversationId);
       const again = await this.seal(conversationId, type, content, opts);
       return this.sendPacket(again.packetId, again.packet);

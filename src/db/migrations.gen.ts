@@ -3,9 +3,9 @@ export interface EmbeddedMigration { tag: string; folderMillis: number; bps: boo
 export const migrations: EmbeddedMigration[] = [
   {
     "tag": "0000_init",
-    "folderMillis": 1795695067315,
+    "folderMillis": 1795696263005,
     "bps": true,
-    "hash": "e7266df74433c55d3adad16c731ba2fb6885292b8fdd7097614bccb1250291f1",
+    "hash": "71339564aef2db81f698135657dab232a02ad550524bfc78cdf51de57d50eed7",
     "sql": [
       "CREATE TABLE `heartbeat` (\n\t`id` integer PRIMARY KEY NOT NULL,\n\t`at` integer NOT NULL\n);\n",
       "\nCREATE TABLE `settings` (\n\t`key` text PRIMARY KEY NOT NULL,\n\t`value` text NOT NULL,\n\t`updated_at` integer NOT NULL\n);\n",
@@ -46,7 +46,6 @@ export const migrations: EmbeddedMigration[] = [
       "\nCREATE TABLE `packets` (\n\t`seq` integer PRIMARY KEY AUTOINCREMENT NOT NULL,\n\t`packet_id` text NOT NULL,\n\t`conversation_id` text NOT NULL,\n\t`sender_device_id` text NOT NULL,\n\t`shared` blob NOT NULL,\n\t`received_at` integer NOT NULL,\n\t`expires_at` integer NOT NULL,\n\t`bor` integer DEFAULT 0 NOT NULL\n);\n",
       "\nCREATE UNIQUE INDEX `packets_packet_id_uq` ON `packets` (`packet_id`);",
       "\nCREATE INDEX `packets_expires_idx` ON `packets` (`expires_at`);",
-      "\nCREATE INDEX `packets_conversation_idx` ON `packets` (`conversation_id`,`seq`);",
       "\nCREATE TABLE `prekeys` (\n\t`device_id` text NOT NULL,\n\t`prekey_id` text NOT NULL,\n\t`kind` text NOT NULL,\n\t`signed` blob NOT NULL,\n\t`created_at` integer NOT NULL,\n\tPRIMARY KEY(`device_id`, `prekey_id`),\n\tFOREIGN KEY (`device_id`) REFERENCES `devices`(`id`) ON UPDATE no action ON DELETE cascade\n);\n",
       "\nCREATE INDEX `prekeys_device_kind_idx` ON `prekeys` (`device_id`,`kind`);",
       "\nCREATE TABLE `user_root_keys` (\n\t`user_id` text PRIMARY KEY NOT NULL,\n\t`suite` text NOT NULL,\n\t`public_key` blob NOT NULL,\n\t`created_at` integer NOT NULL,\n\tFOREIGN KEY (`user_id`) REFERENCES `users`(`id`) ON UPDATE no action ON DELETE cascade\n);\n"

@@ -60,6 +60,16 @@ export function acceptPacket(ctx: AppContext, me: SenderPrincipal, bytes: Uint8A
       throw new Refusal("unknown_recipient", `device ${w.deviceId} does not belong to a member of this conversation`, id);
     }
   }
+  // A packet goes either to every current device of every member (the sender's own device
+  // aside) or only to the sender's own devices (private properties such as a pin). A sender
+  // with a stale device list is told so and seals again, so a new device misses nothing.
+  const privateToSender = wraps.every((w) => w.deviceId === compliance || conv.deviceOwners.get(w.deviceId) === me.userId);
+  if (!privateToSender) {
+    let missing = 0;
+    const covered = new Set(wraps.map((w) => w.deviceId));
+    for (const deviceId of conv.deviceOwners.keys()) if (deviceId !== me.deviceId && !covered.has(deviceId)) missing++;
+    if (missing > 0) throw new Refusal("missing_recipients", `${missing} current device(s) of this conversation's members have no key wrap: refresh their devices and seal again`, id);
+  }
   if (compliance && !wraps.some((w) => w.deviceId === compliance)) {
     throw new Refusal("compliance_wrap_missing", "this network retains messages: every packet must carry a key wrap for its compliance device", id);
   }
@@ -70,12 +80,13 @@ export function acceptPacket(ctx: AppContext, me: SenderPrincipal, bytes: Uint8A
   const expiresAt = now + ttl * 1000;
 
   const stored = ctx.writer.run(() => {
-    const existing = store.findPacket.get(id);
-    if (existing) {
+    const inserted = store.insertPacket.run(id, header.conversationId, me.deviceId, shared, now, expiresAt, header.bor);
+    if (inserted.changes === 0) {
+      const existing = store.findPacket.get(id)!;
       if (existing.sender !== me.deviceId) throw new Refusal("replay", "this packet id was already used", id);
       return { packetId: id, seq: existing.seq, duplicate: true };
     }
-    const seq = Number(store.insertPacket.run(id, header.conversationId, me.deviceId, shared, now, expiresAt, header.bor).lastInsertRowid);
+    const seq = Number(inserted.lastInsertRowid);
     for (const w of wraps) store.insertWrap.run(w.deviceId, seq, w.bytes);
     return { packetId: id, seq, duplicate: false };
   });

@@ -28,7 +28,10 @@ export class PacketStore {
 
   constructor(private readonly ctx: AppContext) {
     const w: Database = ctx.storage.writerConn;
-    this.insertPacket = w.prepare("insert into packets (packet_id, conversation_id, sender_device_id, shared, received_at, expires_at, bor) values (?, ?, ?, ?, ?, ?, ?)");
+    // A packet id already stored inserts nothing (changes = 0): the caller then tells a duplicate from a replay.
+    this.insertPacket = w.prepare(
+      "insert into packets (packet_id, conversation_id, sender_device_id, shared, received_at, expires_at, bor) values (?, ?, ?, ?, ?, ?, ?) on conflict (packet_id) do nothing",
+    );
     this.insertWrap = w.prepare("insert into packet_wraps (device_id, seq, wrap) values (?, ?, ?)");
     this.findPacket = w.prepare("select seq, sender_device_id as sender from packets where packet_id = ?");
     this.queue = ctx.storage.readConns.map((c) =>

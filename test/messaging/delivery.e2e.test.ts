@@ -69,6 +69,19 @@ describe("delivery", () => {
     expect(got.map((m) => m.packetId)).toEqual(ids);
   });
 
+  test("a device registered a moment ago gets the next message although the sender's directory view is stale", async () => {
+    await alice.sendText(dm, "warm the directory cache"); // alice now holds bob's device list
+    const bob2 = await w.client("bob", { syncCode: await bob.createSyncCode() });
+    const got = inbox(bob2);
+    const attempts: string[] = [];
+    const original = alice.sendPacket.bind(alice);
+    alice.sendPacket = (id, bytes) => (attempts.push(id), original(id, bytes));
+    const sent = await alice.sendText(dm, "hello, new device");
+    alice.sendPacket = original;
+    await until(() => got.some((m) => m.packetId === sent.packetId), "the new device receives it");
+    expect(attempts).toHaveLength(2); // refused as missing_recipients, then resealed
+  });
+
   test("resending the same packet is acknowledged as a duplicate and not delivered twice", async () => {
     const got = inbox(bob);
     const { packet, packetId } = await alice.seal(dm, 1000, { text: "once" });
@@ -86,7 +99,7 @@ describe("expiration", () => {
     await bob.close();
     const sent = await alice.sendText(dm, "self-destruct", { ttl: 1 });
     expect(packetRow(sent.packetId)).not.toBeNull();
-    expect(wrapCount(sent.seq)).toBe(1);
+    expect(wrapCount(sent.seq)).toBe(2); // bob's two devices
     await until(() => packetRow(sent.packetId) === null, "packet gone at ttl", 3000);
     expect(wrapCount(sent.seq)).toBe(0); // its key wraps go with it
     const got = inbox(bob);

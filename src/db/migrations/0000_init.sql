@@ -219,7 +219,6 @@ CREATE TABLE `packets` (
 --> statement-breakpoint
 CREATE UNIQUE INDEX `packets_packet_id_uq` ON `packets` (`packet_id`);--> statement-breakpoint
 CREATE INDEX `packets_expires_idx` ON `packets` (`expires_at`);--> statement-breakpoint
-CREATE INDEX `packets_conversation_idx` ON `packets` (`conversation_id`,`seq`);--> statement-breakpoint
 CREATE TABLE `prekeys` (
 	`device_id` text NOT NULL,
 	`prekey_id` text NOT NULL,

@@ -106,7 +106,8 @@ export const packets = sqliteTable(
     /** Burn-on-read seconds from the header: the packet leaves the server once every recipient device has it. */
     bor: integer("bor").notNull().default(0),
   },
-  (t) => [uniqueIndex("packets_packet_id_uq").on(t.packetId), index("packets_expires_idx").on(t.expiresAt), index("packets_conversation_idx").on(t.conversationId, t.seq)],
+  // Every index costs each stored packet a B-tree insert: only idempotency and expiry have one.
+  (t) => [uniqueIndex("packets_packet_id_uq").on(t.packetId), index("packets_expires_idx").on(t.expiresAt)],
 );
 
 export const packetWraps = sqliteTable(
