@@ -1,8 +1,7 @@
 // TLS material: a kept self-signed certificate for `tls=auto` (generated once
 // into <dataDir>/tls/), or the operator's PEM files. Clients pin the SHA-256
 // fingerprint printed at start.
-import "../reflect.ts";
-import * as x509 from "@peculiar/x509";
+import type * as X509 from "@peculiar/x509";
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
@@ -13,13 +12,26 @@ export interface TlsMaterial {
   fingerprint: string;
 }
 
-x509.cryptoProvider.set(crypto);
+// @peculiar/x509 needs the Reflect metadata API before it is evaluated. Static imports
+// leave that order to the runtime's ESM/CommonJS linking (seen failing now and then), so
+// the library is loaded explicitly after it, once.
+let loaded: Promise<typeof X509> | undefined;
+function loadX509(): Promise<typeof X509> {
+  loaded ??= import("../reflect.ts")
+    .then(() => import("@peculiar/x509"))
+    .then((m) => {
+      m.cryptoProvider.set(crypto);
+      return m;
+    });
+  return loaded;
+}
 
 const toPem = (der: ArrayBuffer, label: string) =>
   `-----BEGIN ${label}-----\n${Buffer.from(der).toString("base64").replace(/(.{64})/g, "$1\n").trimEnd()}\n-----END ${label}-----\n`;
 
 /** SHA-256 over the certificate's DER bytes, as upper-case hex pairs joined by colons. */
 export async function certificateFingerprint(certPem: string): Promise<string> {
+  const x509 = await loadX509();
   const cert = new x509.X509Certificate(certPem);
   const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", cert.rawData));
   return Array.from(digest, (b) => b.toString(16).padStart(2, "0").toUpperCase()).join(":");
@@ -29,6 +41,7 @@ export async function generateSelfSigned(names: string[]): Promise<{ cert: strin
   const alg = { name: "ECDSA", namedCurve: "P-256", hash: "SHA-256" } as const;
   const keys = (await crypto.subtle.generateKey(alg, true, ["sign", "verify"])) as CryptoKeyPair;
   const now = new Date();
+  const x509 = await loadX509();
   const cert = await x509.X509CertificateGenerator.createSelfSigned({
     serialNumber: Buffer.from(crypto.getRandomValues(new Uint8Array(16))).toString("hex").replace(/^[89a-f]/, "1"),
     name: `CN=${names[0] ?? "outpost"}, O=Outpost`,
