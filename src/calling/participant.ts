@@ -332,6 +332,25 @@ export class CallParticipant {
     return k;
   }
 
+  /**
+   * Leaves and waits (briefly) for the node's goodbye: resolves with how many participants
+   * stay, 0 when this was the last one, undefined when the node did not say in time.
+   */
+  async leaveCounting(timeoutMs = 2000): Promise<number | undefined> {
+    if (!this.ws?.open) {
+      await this.close();
+      return undefined;
+    }
+    const ended = this.waitFor("ended", timeoutMs).then(
+      (m) => m.remaining,
+      () => undefined,
+    );
+    this.signal({ t: "leave" });
+    const remaining = await ended;
+    await this.close();
+    return remaining;
+  }
+
   /** Leaves the call and forgets the call keys. */
   async leave(): Promise<void> {
     if (this.ws?.open) this.signal({ t: "leave" });

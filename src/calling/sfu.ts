@@ -142,6 +142,8 @@ export class Participant {
   private releasePort?: () => void;
   joinedAt = Date.now();
   negotiated = false;
+  /** Said "leave": no longer counted as staying, even before its socket has closed. */
+  leaving = false;
 
   constructor(
     readonly call: Call,

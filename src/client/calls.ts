@@ -363,7 +363,7 @@ export class ActiveCall {
     const view = await this.manager.client.conversation(this.conversationId);
     const users = await this.manager.client.lookupUsers({ userIds: view.members.map((m) => m.userId) });
     const names = users.filter((u) => u.devices.some((d) => want.has(d.deviceId))).map((u) => u.username);
-    return Promise.all(names.sort().map(usernameHash));
+    return (await Promise.all(names.map(usernameHash))).sort();
   }
 
   private meetingId(): number {
@@ -408,9 +408,9 @@ export class ActiveCall {
     if (this.ended) return;
     this.ended = true;
     clearTimeout(this.ringTimer);
-    const last = this.others.length === 0;
     const everyone = [...this.everIn];
-    await this.participant.leave();
+    // The node says whether anyone stays: only the last one out writes the end.
+    const last = (await this.participant.leaveCounting()) === 0;
     if (!last || (!this.starter && status !== CallStatus.completed)) return;
     const content: CallContent = {
       call: {
