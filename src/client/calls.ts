@@ -208,6 +208,8 @@ export class CallManager {
     this.active.set(ticket.callId, call);
     participant.onClosed(() => {
       if (this.active.get(ticket.callId) === call) this.active.delete(ticket.callId);
+      // The node link is gone (left, ended by an administrator, relay dropped): so is the media.
+      void participant.close();
     });
     for (const p of this.pendingKeys.get(ticket.callId) ?? []) await call.receiveKey(p.key, p.fromDevice);
     this.pendingKeys.delete(ticket.callId);
@@ -337,9 +339,12 @@ export class ActiveCall {
     await this.manager.client.send(this.conversationId, MessageType.call, content, { devices });
   }
 
-  /** A key from another participant's device (anyone else's key message is ignored). */
+  /**
+   * A key from the device of someone in the call now. Anyone else's key message is ignored:
+   * a member who left (or never joined) must not be able to plant a key it knows.
+   */
   async receiveKey(k: CallKey, fromDevice: string) {
-    if (!this.order.includes(fromDevice) && !this.everIn.has(fromDevice)) return;
+    if (fromDevice === this.participant.participantId || !this.order.includes(fromDevice)) return;
     if (k.raw.length !== 32) return;
     await this.install(k);
   }

@@ -135,6 +135,12 @@ describe("a call set up through the messaging server", () => {
     await kept.install({ keyId: carolKey.id, raw: Buffer.from(carolKey.k, "base64url") });
     for (const m of fromAlice) await expect(kept.decrypt(m.wire)).rejects.toThrow(FrameError);
 
+    // Carol, still a member of the conversation, tries to plant a key she knows: ignored.
+    await c.carol!.send(groupId, 7000, { call: { callid: alice.callId, key: { id: 7, k: Buffer.alloc(32, 7).toString("base64url") } } } satisfies CallContent, { devices: [c.bob!.deviceId] });
+    await until(() => keysOf("bob", alice.callId).length === 3, "bob received carol's key message");
+    await Bun.sleep(50);
+    expect(bob.keyId).toBe(1);
+
     // An invite into the running call names its start message.
     await bob.invite();
     await until(() => lifecycle("carol", alice.callId).some((x) => x.call.invitemsgid), "carol has the invite");
@@ -190,6 +196,29 @@ describe("a call set up through the messaging server", () => {
     await until(() => !callsOfNetwork(w.server.ctx, w.networkId).some((x) => x.callId === alice.callId), "server registry empty");
   });
 
+  test("the key holder leaving hands the key to the next in join order; a dropped relay connection counts as leaving", async () => {
+    const ringing = [incoming("bob"), incoming("carol")];
+    const alice = await calls.alice!.start(groupId, { receive: { audio: 2 } });
+    await Promise.all(ringing);
+    const bob = await calls.bob!.join(alice.callId, { receive: { audio: 2 } });
+    const carol = await calls.carol!.join(alice.callId, { receive: { audio: 2 } });
+    for (const p of [alice, bob, carol]) await until(() => p.others.length === 2 && p.keyId === 0, "all in with key 0");
+    expect([alice.isKeyOwner, bob.isKeyOwner, carol.isKeyOwner]).toEqual([true, false, false]);
+    await alice.leave();
+    await until(() => bob.isKeyOwner && bob.keyId === 1 && carol.keyId === 1, "bob took over and rotated");
+    const k1 = keysOf("carol", alice.callId).find((k) => k.call.key!.id === 1)!;
+    expect(k1.m.senderDeviceId).toBe(c.bob!.deviceId);
+    expect(keysOf("alice", alice.callId)).toEqual([]);
+    // Carol's relay connection drops: the server closes her node link, the node tells bob, bob rotates.
+    await c.carol!.close();
+    await until(() => bob.others.length === 0 && bob.keyId === 2, "bob alone with key 2");
+    await until(() => !carol.participant.pc || carol.participant.pc.connectionState === "closed", "carol's media closed");
+    await c.carol!.connect();
+    await bob.leave();
+    await until(() => lifecycle("carol", alice.callId).some((x) => x.call.status === CallStatus.completed), "carol has the end from bob");
+    expect(lifecycle("carol", alice.callId).at(-1)!.m.senderUserId).toBe(c.bob!.userId);
+  });
+
   test("a call nobody answers is missed; one the caller ends alone is cancelled", async () => {
     const dm = await c.alice!.openDirect({ userId: c.bob!.userId });
     const missed = await calls.alice!.start(dm.id, { ringTimeoutMs: 300 });
@@ -223,6 +252,9 @@ describe("refusals", () => {
     c.dave!.control({ t: "call", call: alice.callId, m: "join" });
     await until(() => errors.length === 2, "two errors");
     expect(errors.every((e) => e.code === "malformed")).toBe(true);
+    // An oversized signalling message is refused by the server before any node sees it.
+    c.dave!.control({ t: "call", call: alice.callId, m: { t: "offer", sdp: "v".repeat(callLimits.maxFrameBytes + 1) } });
+    await until(() => frames.some((f) => f.frame.t === "call" && /at most/.test(String((f.frame.m as { message?: string }).message))), "oversized refused");
     // Before join, no other message passes; unknown call ids are refused by the API.
     c.dave!.control({ t: "call", call: alice.callId, m: { t: "offer" } });
     await until(() => frames.some((f) => f.frame.t === "call" && (f.frame.m as { code?: string }).code === "not-joined"), "not-joined");
