@@ -3,6 +3,7 @@
 // WebSocket, call keys and lifecycle in encrypted 7000 messages (also to the retention device).
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { collect, inbox, startWorld, until, type World } from "../../../test/messaging/world.ts";
+import { AdminClient } from "../../../test/support/admin-client.ts";
 import { ActiveCall, CallManager, CallStatus, callRecordContent, OutpostClient, OutpostError, usernameHash, type CallContent, type CallEvent, type ReceivedMessage } from "../../client/index.ts";
 import { formatLine, parseComplianceRecord } from "../../compliance/format.ts";
 import { createConversation } from "../../modules/conversations/conversations.service.ts";
@@ -204,6 +205,16 @@ describe("a call set up through the messaging server", () => {
     const carol = await calls.carol!.join(alice.callId, { receive: { audio: 2 } });
     for (const p of [alice, bob, carol]) await until(() => p.others.length === 2 && p.keyId === 0, "all in with key 0");
     expect([alice.isKeyOwner, bob.isKeyOwner, carol.isKeyOwner]).toEqual([true, false, false]);
+    // The admin API ties the call to its network and conversation, and filters by network.
+    const admin = new AdminClient(w.server.url);
+    await admin.signInFirstTime("admin", w.server.firstAdminPassword!);
+    type Status = { calls: { callId: string; networkId: string | null; conversationId: string | null; participants: { participantId: string }[] }[] };
+    const mine = (await (await admin.request("GET", `/api/v1/calling/status?networkId=${w.networkId}`)).json()) as Status;
+    const listed = mine.calls.find((x) => x.callId === alice.callId)!;
+    expect(listed).toMatchObject({ networkId: w.networkId, conversationId: groupId });
+    expect(listed.participants.map((p) => p.participantId).sort()).toEqual([c.alice!.deviceId, c.bob!.deviceId, c.carol!.deviceId].sort());
+    const other = (await (await admin.request("GET", "/api/v1/calling/status?networkId=elsewhere")).json()) as Status;
+    expect(other.calls).toEqual([]);
     await alice.leave();
     await until(() => bob.isKeyOwner && bob.keyId === 1 && carol.keyId === 1, "bob took over and rotated");
     const k1 = keysOf("carol", alice.callId).find((k) => k.call.key!.id === 1)!;
