@@ -307,6 +307,11 @@ export class ActiveCall {
       // Whoever holds the key now (the owner, or the next in join order when the owner left)
       // rotates it, so the one who left cannot read what is sent from now on.
       if (this.isKeyOwner) await this.rotate();
+    } else if (m.t === "ended" && m.reason === "call-ended" && this.isKeyOwner && !this.ended) {
+      // Ended for everyone (by an administrator): the key holder writes the end, once.
+      this.ended = true;
+      clearTimeout(this.ringTimer);
+      await this.writeEnd(this.everIn.size > 1 ? CallStatus.completed : CallStatus.cancelled, [...this.everIn]);
     }
   }
 
@@ -417,6 +422,10 @@ export class ActiveCall {
     // The node says whether anyone stays: only the last one out writes the end.
     const last = (await this.participant.leaveCounting()) === 0;
     if (!last || (!this.starter && status !== CallStatus.completed)) return;
+    await this.writeEnd(status, everyone);
+  }
+
+  private async writeEnd(status: CallStatusCode, everyone: string[]) {
     const content: CallContent = {
       call: {
         callid: this.callId,

@@ -11,6 +11,8 @@ import { setComplianceDevice } from "../../modules/devices/devices.service.ts";
 import { defaultSecurityGroup, updateSecurityGroupSettings } from "../../modules/security-groups/security-groups.service.ts";
 import { CallKeyring, FrameError } from "../frame-crypto.ts";
 import type { ReceivedMedia } from "../participant.ts";
+import type { Actor } from "../../modules/audit/audit.service.ts";
+import { endCall } from "../calling.service.ts";
 import { callsOfNetwork } from "../calls.service.ts";
 import { callLimits } from "../signalling.ts";
 import { callingService } from "../supervisor.ts";
@@ -228,6 +230,20 @@ describe("a call set up through the messaging server", () => {
     await bob.leave();
     await until(() => lifecycle("carol", alice.callId).some((x) => x.call.status === CallStatus.completed), "carol has the end from bob");
     expect(lifecycle("carol", alice.callId).at(-1)!.m.senderUserId).toBe(c.bob!.userId);
+  });
+
+  test("a call an administrator ends gets its end message from the key holder", async () => {
+    const ringing = incoming("bob");
+    const alice = await calls.alice!.start(groupId, { receive: { audio: 1 } });
+    await ringing;
+    const bob = await calls.bob!.join(alice.callId, { receive: { audio: 1 } });
+    await until(() => alice.others.length === 1 && bob.keyId === 0, "both in");
+    const system: Actor = { type: "system", id: null, name: "test" };
+    await endCall(w.server.ctx, system, alice.callId);
+    for (const n of ["bob", "carol"]) await until(() => lifecycle(n, alice.callId).some((x) => x.call.status === CallStatus.completed), `${n} has the end`);
+    expect(lifecycle("carol", alice.callId).filter((x) => x.call.status === CallStatus.completed)).toHaveLength(1);
+    expect(lifecycle("bob", alice.callId).at(-1)!.m.senderUserId).toBe(c.alice!.userId);
+    await until(() => bob.participant.pc.connectionState === "closed", "bob's media closed");
   });
 
   test("a call nobody answers is missed; one the caller ends alone is cancelled", async () => {
