@@ -309,6 +309,43 @@ describe("refusals", () => {
     await alice.leave();
   });
 
+  test("calling.video off and calling.forceTcp on reach the grant: audio only, over the node's TCP port", async () => {
+    const ctx = w.server.ctx;
+    const group = defaultSecurityGroup(ctx, w.networkId);
+    await updateSecurityGroupSettings(ctx, w.networkId, group.id, { ...group.settings, calling: { audio: true, video: false, forceTcp: true } });
+    try {
+      const call = await calls.alice!.start(groupId, { send: ["audio", "video"], receive: { audio: 1 } });
+      expect(call.ticket.kinds).toEqual({ audio: true, video: false, screen: false });
+      expect(call.ticket.forceTcp).toBe(true);
+      await expect(call.sendRtp("video", new Uint8Array(10))).rejects.toThrow(/not sending video/);
+      const pair = call.participant.pc.iceTransports[0]!.connection.nominated!;
+      expect(pair.protocol.type).toBe("tcp");
+      // Asking the node directly for video with this grant is refused there as well.
+      const raw = await c.bob!.api.call<{ callId: string; token: string }>("POST", `/api/client/v1/calls/${call.callId}/join`, {});
+      const frames = collect(c.bob!, "control");
+      c.bob!.control({ t: "call", call: raw.callId, m: { t: "join", token: raw.token, send: ["video"], receive: [] } });
+      await until(() => frames.some((f) => f.frame.t === "call-closed"), "bob refused");
+      expect(frames.find((f) => f.frame.t === "call")!.frame.m).toMatchObject({ t: "error", code: "kind-not-allowed" });
+      await call.leave();
+    } finally {
+      await updateSecurityGroupSettings(ctx, w.networkId, group.id, group.settings);
+    }
+  });
+
+  test("a server with calling off says so", async () => {
+    const off = await startWorld();
+    try {
+      await off.addUsers(["erin", "finn"]);
+      const erin = await off.client("erin");
+      const dm = await erin.openDirect({ username: "finn" });
+      const e = (await erin.api.call("POST", "/api/client/v1/calls", { conversationId: dm.id }).catch((x: unknown) => x)) as OutpostError;
+      expect(e).toMatchObject({ code: "unavailable", status: 503 });
+      expect(e.message).toMatch(/calling is off/);
+    } finally {
+      await off.close();
+    }
+  });
+
   test(`the ${callLimits.callParticipants + 1}st participant is refused; a broadcast takes ${callLimits.broadcastSenders} senders and listeners beyond`, async () => {
     const names = Array.from({ length: callLimits.callParticipants }, (_, i) => `crowd${String(i).padStart(3, "0")}`);
     await w.addUsers(names, { cheapHash: true });
