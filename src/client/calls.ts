@@ -262,6 +262,8 @@ export class ActiveCall {
   private readonly keyListeners = new Set<(keyId: number) => void>();
   private ringTimer: ReturnType<typeof setTimeout> | undefined;
   private ended = false;
+  /** The node said the call is over for this device: nothing it says after that changes the key. */
+  private over = false;
   /** The call's start message (the 7000 with status 0). */
   startMessageId: string | undefined;
 
@@ -296,6 +298,8 @@ export class ActiveCall {
   }
 
   private async onNodeMessage(m: NodeMessage) {
+    if (this.over) return;
+    if (m.t === "ended") this.over = true;
     if (m.t === "participant-joined") {
       this.order.push(m.participant.participantId);
       this.everIn.add(m.participant.participantId);
