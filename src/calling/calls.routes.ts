@@ -43,7 +43,7 @@ export function registerCallRoutes(app: App, ctx: AppContext) {
             .strict(),
         ),
       },
-      responses: { 201: { description: "started", ...json(Ticket) }, ...errorResponses(400, 401, 403, 404, 503) },
+      responses: { 201: { description: "started", ...json(Ticket) }, ...errorResponses(400, 401, 403, 404, 429, 503) },
     }),
     async (c) => c.json(await startCall(ctx, deviceOf(ctx, c), c.req.valid("json")), 201),
   );
@@ -57,7 +57,7 @@ export function registerCallRoutes(app: App, ctx: AppContext) {
         params: z.object({ callId: z.string().regex(/^c[0-9a-f]{32}$/, "a call id") }),
         body: json(z.object({ role: z.enum(["sender", "listener"]).optional() }).strict()),
       },
-      responses: { 200: { description: "joined", ...json(Ticket) }, ...errorResponses(400, 401, 403, 404, 409, 503) },
+      responses: { 200: { description: "joined", ...json(Ticket) }, ...errorResponses(400, 401, 403, 404, 409, 429, 503) },
     }),
     async (c) => c.json(await joinCall(ctx, deviceOf(ctx, c), c.req.valid("param").callId, c.req.valid("json")), 200),
   );

@@ -13,6 +13,9 @@ import { callLimits, type JoinGrantInput } from "./signalling.ts";
 import { callingService } from "./supervisor.ts";
 
 export type CallMode = "call" | "broadcast";
+
+/** Calls one device may be in (or hold tokens for) at once: a call and a hand-over, with room to spare. */
+export const MAX_CALLS_PER_DEVICE = 4;
 export type CallRole = "sender" | "listener";
 
 export interface CallParticipantEntry {
@@ -71,6 +74,18 @@ class CallRegistry {
     if (this.live(call).length === 0) this.calls.delete(callId);
   }
 
+  /** Forgets calls nobody joined whose tokens have all expired. */
+  sweep() {
+    for (const [id, call] of this.calls) if (this.live(call).length === 0) this.calls.delete(id);
+  }
+
+  /** Calls (other than `except`) where this device is, or holds a token. */
+  callsOf(deviceId: string, except?: string): number {
+    let n = 0;
+    for (const call of this.calls.values()) if (call.callId !== except && call.participants.has(deviceId)) n++;
+    return n;
+  }
+
   holdsGrant(callId: string, deviceId: string): boolean {
     return this.calls.get(callId)?.participants.has(deviceId) ?? false;
   }
@@ -83,7 +98,7 @@ export function callRegistry(ctx: AppContext): CallRegistry {
   return r;
 }
 
-function refuse(code: "forbidden" | "conflict" | "not_found" | "unavailable", field: string, rule: string, message: string): never {
+function refuse(code: "forbidden" | "conflict" | "not_found" | "unavailable" | "rate_limited", field: string, rule: string, message: string): never {
   throw new AppError(code, message, [{ path: field, rule, message }]);
 }
 
@@ -96,6 +111,10 @@ function callingOf(ctx: AppContext, me: DevicePrincipal) {
 
 async function issue(ctx: AppContext, me: DevicePrincipal, call: ActiveCallInfo, role: CallRole): Promise<CallTicket> {
   const calling = callingOf(ctx, me);
+  // Every token is state on the node: one device cannot pile them up.
+  if (callRegistry(ctx).callsOf(me.deviceId, call.callId) >= MAX_CALLS_PER_DEVICE) {
+    refuse("rate_limited", "callId", "calls_per_device", `this device is in ${MAX_CALLS_PER_DEVICE} calls already; leave one first`);
+  }
   const service = callingService(ctx);
   if (!service) refuse("unavailable", "callId", "callingMode", "calling is off on this server");
   const grant: JoinGrantInput = joinGrantFor(calling, { callId: call.callId, participantId: me.deviceId, mode: call.mode, role });
@@ -126,6 +145,7 @@ export async function startCall(ctx: AppContext, me: DevicePrincipal, input: { c
   callingOf(ctx, me);
   // Throws not_found for non-members: they learn nothing about the conversation.
   getConversation(ctx, me, input.conversationId);
+  callRegistry(ctx).sweep();
   const call: ActiveCallInfo = {
     callId: `c${randomBytes(16).toString("hex")}`,
     conversationId: input.conversationId,

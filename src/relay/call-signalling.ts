@@ -5,13 +5,11 @@
 // The node keeps enforcing everything (token, rate limits, frame size); the server only
 // checks the grant and tracks who is in which call.
 import type { AppContext } from "../app/context.ts";
-import { callRegistry } from "../calling/calls.service.ts";
+import { callRegistry, MAX_CALLS_PER_DEVICE } from "../calling/calls.service.ts";
 import { callLimits } from "../calling/signalling.ts";
 import { callingService } from "../calling/supervisor.ts";
 import type { SessionLike } from "./hooks.ts";
 
-/** Calls one device may be signalling in at once (a call plus a hand-over is plenty). */
-const MAX_CALLS_PER_DEVICE = 4;
 /** Frames kept while the node link opens (join, offer and a few ICE candidates). */
 const MAX_QUEUED = 32;
 

@@ -13,7 +13,7 @@ import { CallKeyring, FrameError } from "../frame-crypto.ts";
 import type { ReceivedMedia } from "../participant.ts";
 import type { Actor } from "../../modules/audit/audit.service.ts";
 import { endCall } from "../calling.service.ts";
-import { callsOfNetwork } from "../calls.service.ts";
+import { callsOfNetwork, MAX_CALLS_PER_DEVICE } from "../calls.service.ts";
 import { callLimits } from "../signalling.ts";
 import { callingService } from "../supervisor.ts";
 import { syntheticPayload } from "./support.ts";
@@ -371,4 +371,14 @@ describe("refusals", () => {
     const listener = await crowd[4]!.api.call<{ role: string; kinds: unknown }>("POST", `/api/client/v1/calls/${bc.callId}/join`, {});
     expect(listener.role).toBe("listener");
   }, 120_000);
+
+  test(`one device holds at most ${MAX_CALLS_PER_DEVICE} calls at once (tokens are state on the node)`, async () => {
+    const started: string[] = [];
+    for (let i = 0; i < MAX_CALLS_PER_DEVICE; i++) started.push((await c.bob!.api.call<{ callId: string }>("POST", "/api/client/v1/calls", { conversationId: groupId })).callId);
+    const e = (await c.bob!.api.call("POST", "/api/client/v1/calls", { conversationId: groupId }).catch((x: unknown) => x)) as OutpostError;
+    expect(e).toMatchObject({ code: "rate_limited", status: 429 });
+    expect(e.details).toEqual([expect.objectContaining({ rule: "calls_per_device" })]);
+    // Asking again for a call it already holds is not another call.
+    await c.bob!.api.call("POST", `/api/client/v1/calls/${started[0]}/join`, {});
+  });
 });
