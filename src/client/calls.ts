@@ -163,7 +163,7 @@ export class CallManager {
       for (const ch of [...this.channels.values()]) ch.gone();
     });
     client.on("message", (e) => {
-      if (e.message.type === MessageType.call) void this.onCallMessage(e.message);
+      if (e.message.type === MessageType.call) this.onCallMessage(e.message).catch(() => undefined);
     });
   }
 
@@ -228,7 +228,8 @@ export class CallManager {
     const c = (m.content as Partial<CallContent> | null)?.call;
     if (!c || typeof c.callid !== "string" || !CALL_ID.test(c.callid)) return;
     if (c.key) {
-      if (typeof c.key.id !== "number" || typeof c.key.k !== "string") return;
+      // A malformed key message (from a buggy or hostile member) is dropped, never thrown.
+      if (typeof c.key !== "object" || !Number.isInteger(c.key.id) || c.key.id < 0 || c.key.id > 255 || typeof c.key.k !== "string" || !/^[A-Za-z0-9_-]{43}$/.test(c.key.k)) return;
       const key = { keyId: c.key.id, raw: fromBase64url(c.key.k) };
       const call = this.active.get(c.callid);
       if (call) await call.receiveKey(key, m.senderDeviceId);
@@ -260,6 +261,7 @@ export class ActiveCall {
   /** Every device that was in the call at some point (the end message lists their users). */
   readonly everIn = new Set<string>();
   private readonly keyListeners = new Set<(keyId: number) => void>();
+  private readonly errorListeners = new Set<(e: Error) => void>();
   private ringTimer: ReturnType<typeof setTimeout> | undefined;
   private ended = false;
   /** The node said the call is over for this device: nothing it says after that changes the key. */
@@ -280,8 +282,8 @@ export class ActiveCall {
     const p = participant;
     this.order = [...p.initialRoster, p.participantId, ...[...p.roster.keys()].filter((id) => !p.initialRoster.includes(id))];
     for (const id of this.order) this.everIn.add(id);
-    p.onMessage((m) => void this.onNodeMessage(m));
-    if (this.isKeyOwner) void this.takeOverKey();
+    p.onMessage((m) => void this.onNodeMessage(m).catch((e: unknown) => this.failed(e)));
+    if (this.isKeyOwner) this.takeOverKey().catch((e: unknown) => this.failed(e));
   }
 
   get isKeyOwner(): boolean {
@@ -355,7 +357,22 @@ export class ActiveCall {
   async receiveKey(k: CallKey, fromDevice: string) {
     if (fromDevice === this.participant.participantId || !this.order.includes(fromDevice)) return;
     if (k.raw.length !== 32) return;
-    await this.install(k);
+    try {
+      await this.install(k);
+    } catch {
+      /* not a usable key: ignored like any other bad key message */
+    }
+  }
+
+  /** Key distribution that failed (e.g. the relay was down when a key had to go out). */
+  onError(fn: (e: Error) => void): () => void {
+    this.errorListeners.add(fn);
+    return () => this.errorListeners.delete(fn);
+  }
+
+  private failed(e: unknown) {
+    const err = e instanceof Error ? e : new Error(String(e));
+    for (const fn of this.errorListeners) fn(err);
   }
 
   onKey(fn: (keyId: number) => void): () => void {

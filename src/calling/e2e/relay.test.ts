@@ -140,7 +140,11 @@ describe("a call set up through the messaging server", () => {
 
     // Carol, still a member of the conversation, tries to plant a key she knows: ignored.
     await c.carol!.send(groupId, 7000, { call: { callid: alice.callId, key: { id: 7, k: Buffer.alloc(32, 7).toString("base64url") } } } satisfies CallContent, { devices: [c.bob!.deviceId] });
-    await until(() => keysOf("bob", alice.callId).length === 3, "bob received carol's key message");
+    // And malformed key messages from someone in the call: dropped without harm.
+    for (const key of [{ id: 300, k: Buffer.alloc(32).toString("base64url") }, { id: 2, k: "short" }, { id: 2 }, "key"]) {
+      await c.alice!.send(groupId, 7000, { call: { callid: alice.callId, key } }, { devices: [c.bob!.deviceId] });
+    }
+    await until(() => keysOf("bob", alice.callId).length === 7, "bob received carol's key message and the malformed ones");
     await Bun.sleep(50);
     expect(bob.keyId).toBe(1);
 
