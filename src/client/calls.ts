@@ -177,7 +177,13 @@ export class CallManager {
   async start(conversationId: string, opts: CallOptions & { mode?: "call" | "broadcast"; ringTimeoutMs?: number } = {}): Promise<ActiveCall> {
     const ticket = await this.client.api.call<CallTicket>("POST", "/api/client/v1/calls", { conversationId, mode: opts.mode ?? "call" });
     const call = await this.enter(ticket, opts, true);
-    await call.announce(opts.ringTimeoutMs);
+    try {
+      await call.announce(opts.ringTimeoutMs);
+    } catch (e) {
+      // Nobody could be told (e.g. no other device to deliver to): do not sit in a call alone.
+      await call.participant.leave();
+      throw e;
+    }
     return call;
   }
 
