@@ -1,6 +1,6 @@
 // Admin API of the calling node: its health, the active calls with their participants
-// (what the admin dashboard shows), and ending a call. Deployment-wide permissions:
-// calls are not yet tied to networks (the relay integration will scope them).
+// (what the admin dashboard shows), and ending a call. Deployment-wide permissions; calls set
+// up through this server name their network and conversation, and the list filters by network.
 import { createRoute, z } from "@hono/zod-openapi";
 import type { AppContext } from "../app/context.ts";
 import { actorOf, guarded } from "../http/auth.ts";
@@ -18,7 +18,16 @@ const Participant = z.object({
   packetsDropped: z.number(),
   packetsOut: z.number(),
 });
-const Call = z.object({ callId: z.string(), mode: z.string(), startedAt: z.string(), forwardedPackets: z.number(), participants: z.array(Participant) });
+const Call = z.object({
+  callId: z.string(),
+  mode: z.string(),
+  startedAt: z.string(),
+  forwardedPackets: z.number(),
+  participants: z.array(Participant),
+  /** null for calls the node has that were not set up through this server. */
+  networkId: z.string().nullable(),
+  conversationId: z.string().nullable(),
+});
 const Status = z
   .object({
     mode: z.enum(["off", "spawn", "external"]),
@@ -43,6 +52,7 @@ export function registerCallingRoutes(app: App, ctx: AppContext) {
         query: z.object({
           limit: z.coerce.number().int().min(1).max(200).default(50),
           offset: z.coerce.number().int().min(0).default(0),
+          networkId: z.string().min(1).max(64).optional(),
         }),
       },
       responses: { 200: { description: "status", ...json(Status) }, ...errorResponses(400, 401, 403) },

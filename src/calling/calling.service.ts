@@ -3,17 +3,22 @@
 import type { AppContext } from "../app/context.ts";
 import { AppError } from "../http/errors.ts";
 import { audit, type Actor } from "../modules/audit/audit.service.ts";
+import { callRegistry } from "./calls.service.ts";
 import { callingService, type NodeStats } from "./supervisor.ts";
+
+/** A node call, with the conversation and network it belongs to when it was set up through this server. */
+export type CallStatusEntry = NodeStats["calls"][number] & { networkId: string | null; conversationId: string | null };
 
 export interface CallingStatus {
   mode: "off" | "spawn" | "external";
   node: { state: string; reachable: boolean; restarts: number };
   totals: NodeStats["totals"];
-  calls: NodeStats["calls"];
+  calls: CallStatusEntry[];
   nextOffset: number | null;
 }
 
-export async function callingStatus(ctx: AppContext, page: { limit: number; offset: number }): Promise<CallingStatus> {
+/** Node health and active calls; with `networkId`, only the calls of that network's conversations (totals stay node-wide). */
+export async function callingStatus(ctx: AppContext, page: { limit: number; offset: number; networkId?: string }): Promise<CallingStatus> {
   const s = callingService(ctx);
   const empty = { totals: { calls: 0, participants: 0 }, calls: [], nextOffset: null };
   if (!s) return { mode: "off", node: { state: "off", reachable: false, restarts: 0 }, ...empty };
@@ -27,7 +32,14 @@ export async function callingStatus(ctx: AppContext, page: { limit: number; offs
     return { mode, node, ...empty };
   }
   node.reachable = true;
-  const calls = [...stats.calls].sort((a, b) => a.startedAt.localeCompare(b.startedAt) || a.callId.localeCompare(b.callId));
+  const registry = callRegistry(ctx).calls;
+  const calls = stats.calls
+    .map((c) => {
+      const r = registry.get(c.callId);
+      return { ...c, networkId: r?.networkId ?? null, conversationId: r?.conversationId ?? null };
+    })
+    .filter((c) => page.networkId === undefined || c.networkId === page.networkId)
+    .sort((a, b) => a.startedAt.localeCompare(b.startedAt) || a.callId.localeCompare(b.callId));
   const { limit, offset } = page;
   return { mode, node, totals: stats.totals, calls: calls.slice(offset, offset + limit), nextOffset: offset + limit < calls.length ? offset + limit : null };
 }

@@ -149,10 +149,15 @@ export async function startCallingNode(opts: CallingNodeOptions): Promise<Callin
           fail(ws, e);
         }
         return;
-      case "leave":
-        send(ws, { t: "ended", reason: "left" });
+      case "leave": {
+        // Leaves are handled one at a time, so exactly one leaver hears "remaining: 0" and
+        // knows it is the last one out (it writes the call's end message).
+        p.leaving = true;
+        const remaining = [...p.call.participants.values()].filter((o) => o !== p && !o.leaving).length;
+        send(ws, { t: "ended", reason: "left", remaining });
         ws.close(1000, "left");
         return;
+      }
     }
   }
 

@@ -25,9 +25,50 @@ export class CallJoinError extends Error {
   }
 }
 
+/**
+ * Where signalling frames travel: the node's own WebSocket (tests, split deployments) or
+ * the relay connection of the messaging server (src/client/calls.ts).
+ */
+export interface SignallingChannel {
+  readonly open: boolean;
+  send(text: string): void;
+  onMessage(fn: (text: string) => void): void;
+  /** Called once when the channel is gone (left, refused, or its carrier went away). */
+  onClose(fn: () => void): () => void;
+  close(): void;
+}
+
+/** The node's own signalling WebSocket as a channel. */
+export async function webSocketChannel(url: string): Promise<SignallingChannel> {
+  const ws = new WebSocket(url);
+  await new Promise<void>((resolve, reject) => {
+    ws.addEventListener("open", () => resolve(), { once: true });
+    ws.addEventListener("error", () => reject(new CallJoinError("closed", "cannot reach the calling node")), { once: true });
+  });
+  return {
+    get open() {
+      return ws.readyState === WebSocket.OPEN;
+    },
+    send: (text) => ws.send(text),
+    onMessage: (fn) => ws.addEventListener("message", (ev) => fn(String(ev.data))),
+    onClose(fn) {
+      if (ws.readyState === WebSocket.CLOSED) {
+        fn();
+        return () => {};
+      }
+      const l = () => fn();
+      ws.addEventListener("close", l, { once: true });
+      return () => ws.removeEventListener("close", l);
+    },
+    close: () => ws.close(),
+  };
+}
+
 export interface ParticipantOptions {
-  /** ws://host:port/signal of the calling node (later: carried by the relay). */
-  signallingUrl: string;
+  /** ws://host:port/signal of the calling node; or give `channel`. */
+  signallingUrl?: string;
+  /** Opens the signalling channel (the relay's, in the SDK); takes precedence over signallingUrl. */
+  channel?: () => Promise<SignallingChannel>;
   token: string;
   send: MediaKind[];
   receive: Partial<Record<MediaKind, number>>;
@@ -69,7 +110,9 @@ export class CallParticipant {
     undecryptable: new Set<Listener<{ from: string | null; error: string; wire: Uint8Array }>>(),
     keyframe: new Set<Listener<MediaKind>>(),
   };
-  private ws!: WebSocket;
+  private ws!: SignallingChannel;
+  /** Participant ids the node listed at join, in join order (the key owner is decided from it). */
+  initialRoster: string[] = [];
   private closed = false;
   /** Decryption is asynchronous: one chain per slot keeps each stream in order. */
   private readonly chains = new Map<string, Promise<void>>();
@@ -113,31 +156,29 @@ export class CallParticipant {
         if (m.t === t) (cleanup(), resolve(m as Extract<NodeMessage, { t: T }>));
         else if (m.t === "error" && m.fatal) (cleanup(), reject(new CallJoinError(m.code, m.message)));
       };
-      const onClose = () => (cleanup(), reject(new CallJoinError("closed", "signalling closed")));
       const cleanup = () => {
         clearTimeout(timer);
         this.listeners.message.delete(onMsg);
-        this.ws.removeEventListener("close", onClose);
+        offClose();
       };
       this.listeners.message.add(onMsg);
-      this.ws.addEventListener("close", onClose);
+      const offClose = this.ws.onClose(() => (cleanup(), reject(new CallJoinError("closed", "signalling closed"))));
     });
   }
 
   private async start() {
     const timeout = this.opts.timeoutMs ?? 10_000;
-    this.ws = new WebSocket(this.opts.signallingUrl);
-    await new Promise<void>((resolve, reject) => {
-      this.ws.addEventListener("open", () => resolve(), { once: true });
-      this.ws.addEventListener("error", () => reject(new CallJoinError("closed", "cannot reach the calling node")), { once: true });
-    });
-    this.ws.addEventListener("message", (ev) => this.onSignal(String(ev.data)));
+    if (this.opts.channel) this.ws = await this.opts.channel();
+    else if (this.opts.signallingUrl) this.ws = await webSocketChannel(this.opts.signallingUrl);
+    else throw new CallJoinError("closed", "give signallingUrl or channel");
+    this.ws.onMessage((text) => this.onSignal(text));
     const receiveKinds = mediaKinds.filter((k) => (this.opts.receive[k] ?? 0) > 0);
     const joined = this.waitFor("joined", timeout);
     this.signal({ t: "join", token: this.opts.token, send: this.opts.send, receive: receiveKinds });
     const j = await joined;
     this.participantId = j.participantId;
     this.callId = j.callId;
+    this.initialRoster = j.participants.map((r) => r.participantId);
     for (const r of j.participants) (this.roster.set(r.participantId, r), this.tags.set(r.tag, r.participantId));
 
     const sendTx = new Map<MediaKind, RTCRtpTransceiver>();
@@ -184,7 +225,7 @@ export class CallParticipant {
   }
 
   private signal(msg: object) {
-    if (this.ws.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify(msg));
+    if (this.ws.open) this.ws.send(JSON.stringify(msg));
   }
 
   private onSignal(text: string) {
@@ -242,8 +283,7 @@ export class CallParticipant {
 
   /** Called once the signalling connection ends (left, refused, or the node went away). */
   onClosed(l: () => void): void {
-    if (this.ws.readyState === WebSocket.CLOSED) return l();
-    this.ws.addEventListener("close", () => l(), { once: true });
+    this.ws.onClose(l);
   }
 
   onUndecryptable(l: Listener<{ from: string | null; error: string; wire: Uint8Array }>): () => void {
@@ -292,9 +332,28 @@ export class CallParticipant {
     return k;
   }
 
+  /**
+   * Leaves and waits (briefly) for the node's goodbye: resolves with how many participants
+   * stay, 0 when this was the last one, undefined when the node did not say in time.
+   */
+  async leaveCounting(timeoutMs = 2000): Promise<number | undefined> {
+    if (!this.ws?.open) {
+      await this.close();
+      return undefined;
+    }
+    const ended = this.waitFor("ended", timeoutMs).then(
+      (m) => m.remaining,
+      () => undefined,
+    );
+    this.signal({ t: "leave" });
+    const remaining = await ended;
+    await this.close();
+    return remaining;
+  }
+
   /** Leaves the call and forgets the call keys. */
   async leave(): Promise<void> {
-    if (this.ws && this.ws.readyState === WebSocket.OPEN) this.signal({ t: "leave" });
+    if (this.ws?.open) this.signal({ t: "leave" });
     await this.close();
   }
 

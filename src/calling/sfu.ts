@@ -142,6 +142,8 @@ export class Participant {
   private releasePort?: () => void;
   joinedAt = Date.now();
   negotiated = false;
+  /** Said "leave": no longer counted as staying, even before its socket has closed. */
+  leaving = false;
 
   constructor(
     readonly call: Call,
@@ -391,8 +393,14 @@ export class Sfu {
   async endCall(callId: string): Promise<boolean> {
     const call = this.calls.get(callId);
     if (!call) return false;
-    for (const p of [...call.participants.values()]) {
+    // Everyone hears "ended" before anyone hears of another leaving (a participant-left
+    // first would make the next in line take over the call key as if the call went on).
+    const everyone = [...call.participants.values()];
+    for (const p of everyone) {
+      p.leaving = true;
       p.signal.send({ t: "ended", reason: "call-ended" });
+    }
+    for (const p of everyone) {
       p.signal.close(1000, "call ended");
       await this.leave(p);
     }

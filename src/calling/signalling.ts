@@ -113,7 +113,8 @@ export type NodeMessage =
   | { t: "slots"; slots: SlotAssignment[] }
   | { t: "error"; code: ErrorCode; message: string; fatal: boolean }
   | { t: "pong"; n?: number }
-  | { t: "ended"; reason: "call-ended" | "left" | "replaced" };
+  /** remaining: after a leave, how many participants stay (0: the leaver was the last one). */
+  | { t: "ended"; reason: "call-ended" | "left" | "replaced"; remaining?: number };
 
 /** Parses one frame from a participant; returns a readable problem instead of throwing. */
 export function parseClientMessage(raw: string | ArrayBuffer | Uint8Array): { ok: true; msg: ClientMessage } | { ok: false; problem: string } {

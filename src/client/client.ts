@@ -71,6 +71,8 @@ export type ClientEvent =
   | { type: "burned"; packetId: string }
   | { type: "expired"; packetId: string }
   | { type: "connected" }
+  /** A relay control frame this class does not handle itself (call signalling: src/client/calls.ts). */
+  | { type: "control"; frame: Record<string, unknown> }
   | { type: "disconnected"; code: number; reason: string };
 type EventOf<T extends ClientEvent["type"]> = Extract<ClientEvent, { type: T }>;
 
@@ -81,6 +83,8 @@ export interface SendOptions {
   bor?: number;
   /** Only the user's own devices (private properties such as pinning). */
   ownDevicesOnly?: boolean;
+  /** Only these devices of the conversation's members (call keys go to call participants only); the compliance device still gets its copy. */
+  devices?: string[];
 }
 
 export interface SendResult {
@@ -377,6 +381,8 @@ export class OutpostClient {
         return this.emit({ type: "presence", userId: msg.u as string, status: msg.status as string });
       case "error":
         return this.emit({ type: "error", code: String(msg.code), message: String(msg.message) });
+      default:
+        return this.emit({ type: "control", frame: msg });
     }
   }
 
@@ -644,14 +650,14 @@ export class OutpostClient {
 
   // ---------------------------------------------------------------- sending
 
-  private async recipients(conversationId: string, ownOnly: boolean): Promise<Recipient[]> {
+  private async recipients(conversationId: string, ownOnly: boolean, only?: string[]): Promise<Recipient[]> {
     const conv = await this.conversation(conversationId);
     const userIds = ownOnly ? [this.userId] : conv.members.map((m) => m.userId);
     const users = await this.usersById(userIds);
     const targets: { deviceId: string; certificate: Uint8Array; root: Uint8Array }[] = [];
     for (const u of users.values()) {
       if (!u.rootKey) continue;
-      for (const d of u.devices) if (d.deviceId !== this.deviceId) targets.push({ deviceId: d.deviceId, certificate: d.certificate, root: u.rootKey.publicKey });
+      for (const d of u.devices) if (d.deviceId !== this.deviceId && (!only || only.includes(d.deviceId))) targets.push({ deviceId: d.deviceId, certificate: d.certificate, root: u.rootKey.publicKey });
     }
     const compliance = this.policy?.complianceDeviceId;
     if (compliance && !targets.some((t) => t.deviceId === compliance)) {
@@ -705,7 +711,7 @@ export class OutpostClient {
   async seal(conversationId: string, type: MessageTypeCode, content: unknown, opts: SendOptions = {}): Promise<{ packet: Uint8Array; packetId: string }> {
     const max = this.policy?.maxExpirationSeconds ?? 0;
     const ttl = opts.ttl ? (max ? Math.min(opts.ttl, max) : opts.ttl) : 0;
-    const recipients = await this.recipients(conversationId, opts.ownDevicesOnly === true);
+    const recipients = await this.recipients(conversationId, opts.ownDevicesOnly === true, opts.devices);
     if (recipients.length === 0) {
       // Nobody else to deliver to (a conversation with only this device): nothing to send.
       throw new OutpostError("no_recipients", "no other device to deliver this message to");

@@ -4,6 +4,7 @@ import { OpenAPIHono } from "@hono/zod-openapi";
 import { HTTPException } from "hono/http-exception";
 import type { AppContext } from "../app/context.ts";
 import { registerCallingRoutes } from "../calling/calling.routes.ts";
+import { registerCallRoutes } from "../calling/calls.routes.ts";
 import { registerAuthRoutes } from "../modules/admins/auth.routes.ts";
 import { registerSystemRoutes } from "../modules/system/system.routes.ts";
 import { registerAdminRoutes } from "../modules/admins/admins.routes.ts";
@@ -58,6 +59,7 @@ export function createHttpApp(ctx: AppContext): App {
   registerCallingRoutes(app, ctx);
   registerDeviceRoutes(app, ctx);
   registerConversationRoutes(app, ctx);
+  registerCallRoutes(app, ctx);
   registerRelayRoutes(app, ctx);
   registerApiDocs(app, ctx);
   registerStaticAssets(app);

@@ -8,6 +8,7 @@ import type { AppContext } from "../app/context.ts";
 import { AppError } from "../http/errors.ts";
 import { authenticateDevice, clientPolicy, type ClientPolicy } from "../modules/devices/devices.service.ts";
 import { acceptPacket, Refusal, type SenderPrincipal } from "./accept.ts";
+import { closeCallSignalling, onCallFrame } from "./call-signalling.ts";
 import { relayHooks, type SessionLike } from "./hooks.ts";
 import { packetStore } from "./store.ts";
 
@@ -111,6 +112,8 @@ export class DeviceSession implements SessionLike {
         return this.signal(msg, "receipt");
       case "presence":
         return this.presence(msg);
+      case "call":
+        return onCallFrame(this.ctx, this, msg);
       default:
         return this.sendControl({ t: "error", code: "unknown_type", message: `unknown control frame type ${JSON.stringify(msg.t)}` });
     }
@@ -294,6 +297,7 @@ export class DeviceSession implements SessionLike {
     if (this.closed) return;
     this.closed = true;
     clearTimeout(this.authTimer);
+    closeCallSignalling(this);
     if (this.principal) {
       const sessions = relayHooks(this.ctx).sessions;
       if (sessions.get(this.principal.deviceId) === this) sessions.delete(this.principal.deviceId);
