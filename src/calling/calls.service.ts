@@ -4,6 +4,7 @@
 // fed by the relay's call signalling; the media and the call keys never pass through here.
 import { randomBytes } from "node:crypto";
 import type { AppContext } from "../app/context.ts";
+import { relayHooks } from "../relay/hooks.ts";
 import { AppError } from "../http/errors.ts";
 import { getConversation } from "../modules/conversations/conversations.service.ts";
 import type { DevicePrincipal } from "../modules/devices/devices.service.ts";
@@ -94,7 +95,20 @@ class CallRegistry {
 const registries = new WeakMap<AppContext, CallRegistry>();
 export function callRegistry(ctx: AppContext): CallRegistry {
   let r = registries.get(ctx);
-  if (!r) registries.set(ctx, (r = new CallRegistry()));
+  if (!r) {
+    const registry = (r = new CallRegistry());
+    registries.set(ctx, registry);
+    // A call's media key goes only to the devices in the call: the relay lets such a
+    // packet through when its sender and every recipient are participants of one call here.
+    relayHooks(ctx).directedAudiences.push((conversationId, sender, deviceIds) => {
+      if (deviceIds.length === 0) return false;
+      for (const call of registry.calls.values()) {
+        if (call.conversationId !== conversationId || !call.participants.has(sender)) continue;
+        if (deviceIds.every((d) => call.participants.has(d))) return true;
+      }
+      return false;
+    });
+  }
   return r;
 }
 

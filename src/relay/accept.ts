@@ -63,8 +63,17 @@ export function acceptPacket(ctx: AppContext, me: SenderPrincipal, bytes: Uint8A
   // A packet goes either to every current device of every member (the sender's own device
   // aside) or only to the sender's own devices (private properties such as a pin). A sender
   // with a stale device list is told so and seals again, so a new device misses nothing.
+  // A directed audience (the devices in a call of this conversation) is the one other
+  // subset a packet may go to.
   const privateToSender = wraps.every((w) => w.deviceId === compliance || conv.deviceOwners.get(w.deviceId) === me.userId);
-  if (!privateToSender) {
+  const directed =
+    !privateToSender &&
+    relayHooks(ctx).isDirectedAudience(
+      header.conversationId,
+      me.deviceId,
+      wraps.filter((w) => w.deviceId !== compliance).map((w) => w.deviceId),
+    );
+  if (!privateToSender && !directed) {
     let missing = 0;
     const covered = new Set(wraps.map((w) => w.deviceId));
     for (const deviceId of conv.deviceOwners.keys()) if (deviceId !== me.deviceId && !covered.has(deviceId)) missing++;

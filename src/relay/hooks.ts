@@ -24,6 +24,12 @@ export class RelayState {
   readonly sessions = new Map<string, SessionLike>();
   readonly conversations = new Map<string, ConversationInfo>();
   readonly compliance = new Map<string, string | null>();
+  /**
+   * Audiences that may receive a packet meant for only some member devices (for example a
+   * call's media key, which goes to the devices in the call). Each returns true when every
+   * listed device belongs to such an audience of the conversation that includes the sender.
+   */
+  readonly directedAudiences: ((conversationId: string, senderDeviceId: string, deviceIds: string[]) => boolean)[] = [];
   /** Times a device's socket was too full and delivery paused until Bun's drain callback. */
   readonly stats = { backpressurePauses: 0 };
 
@@ -40,6 +46,10 @@ export class RelayState {
   complianceChanged(networkId: string) {
     this.compliance.delete(networkId);
     this.conversations.clear();
+  }
+
+  isDirectedAudience(conversationId: string, senderDeviceId: string, deviceIds: string[]): boolean {
+    return this.directedAudiences.some((audience) => audience(conversationId, senderDeviceId, deviceIds));
   }
 
   userSuspended(userId: string) {

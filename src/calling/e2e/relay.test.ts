@@ -138,8 +138,12 @@ describe("a call set up through the messaging server", () => {
     await kept.install({ keyId: carolKey.id, raw: Buffer.from(carolKey.k, "base64url") });
     for (const m of fromAlice) await expect(kept.decrypt(m.wire)).rejects.toThrow(FrameError);
 
-    // Carol, still a member of the conversation, tries to plant a key she knows: ignored.
-    await c.carol!.send(groupId, 7000, { call: { callid: alice.callId, key: { id: 7, k: Buffer.alloc(32, 7).toString("base64url") } } } satisfies CallContent, { devices: [c.bob!.deviceId] });
+    // Carol, still a member of the conversation, tries to plant a key she knows. Sent to the
+    // call's devices only, the relay refuses it: she is no longer in the call.
+    const planted = { call: { callid: alice.callId, key: { id: 7, k: Buffer.alloc(32, 7).toString("base64url") } } } satisfies CallContent;
+    await expect(c.carol!.send(groupId, 7000, planted, { devices: [c.bob!.deviceId] })).rejects.toMatchObject({ code: "missing_recipients" });
+    // Sent to every member, it arrives, and bob's client ignores a key from outside the call.
+    await c.carol!.send(groupId, 7000, planted);
     // And malformed key messages from someone in the call: dropped without harm.
     for (const key of [{ id: 300, k: Buffer.alloc(32).toString("base64url") }, { id: 2, k: "short" }, { id: 2 }, "key"]) {
       await c.alice!.send(groupId, 7000, { call: { callid: alice.callId, key } }, { devices: [c.bob!.deviceId] });
