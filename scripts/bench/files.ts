@@ -21,17 +21,29 @@ function rssKb(pid: number): { rss: number; hwm: number } {
   return { rss: Number(/VmRSS:\s+(\d+)/.exec(s)![1]), hwm: Number(/VmHWM:\s+(\d+)/.exec(s)![1]) };
 }
 
-/** Samples the server's RSS every 20 ms while `run` goes; returns its peak. */
-async function sampled<T>(pid: number, run: () => Promise<T>): Promise<{ result: T; peakKb: number; seconds: number }> {
+/** CPU seconds (user + system) a process has used: with the machine shared, this is the load-independent cost. */
+function cpuSeconds(pid: number): number {
+  const f = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+  return (Number(f[11]) + Number(f[12])) / 100;
+}
+
+/** Samples the server's RSS every 20 ms while `run` goes; returns its peak and both sides' CPU time. */
+async function sampled<T>(pid: number, run: () => Promise<T>) {
   let peak = rssKb(pid).rss;
   const timer = setInterval(() => (peak = Math.max(peak, rssKb(pid).rss)), 20);
   const t0 = performance.now();
+  const server0 = cpuSeconds(pid);
+  const client0 = cpuSeconds(process.pid);
   try {
     const result = await run();
-    return { result, peakKb: Math.max(peak, rssKb(pid).rss), seconds: (performance.now() - t0) / 1000 };
+    return { result, peakKb: Math.max(peak, rssKb(pid).rss), seconds: (performance.now() - t0) / 1000, serverCpu: cpuSeconds(pid) - server0, clientCpu: cpuSeconds(process.pid) - client0 };
   } finally {
     clearInterval(timer);
   }
+}
+
+function costs(what: string, s: { seconds: number; serverCpu: number; clientCpu: number }) {
+  return `          ${what} CPU: server ${s.serverCpu.toFixed(2)} s, client ${s.clientCpu.toFixed(2)} s (wall ${s.seconds.toFixed(2)} s; machine load ${readFileSync("/proc/loadavg", "utf8").split(" ")[0]} on ${navigator.hardwareConcurrency} cores)`;
 }
 
 const dataDir = tempDir("outpost-bench-files-");
@@ -63,12 +75,14 @@ try {
   const up = await sampled(pid, () => files(sender!).sendFile(dm, { name: "big.bin", path: input }, { concurrency: CONCURRENCY }));
   console.log(`upload:   ${(SIZE / MB / up.seconds).toFixed(0)} MB/s (${up.seconds.toFixed(2)} s incl. encryption); server peak RSS ${(up.peakKb / 1024).toFixed(1)} MiB (+${((up.peakKb - base.rss) / 1024).toFixed(1)} MiB)`);
 
+  console.log(costs("upload", up));
   const deadline = Date.now() + 10_000;
   while (!received.some((m) => m.packetId === up.result.packetId) && Date.now() < deadline) await Bun.sleep(5);
   const content = fileContentOf(received.find((m) => m.packetId === up.result.packetId)!.content);
   const output = join(work, "out.bin");
   const down = await sampled(pid, () => files(receiver!).saveFile(content, output, { concurrency: CONCURRENCY }));
   console.log(`download: ${(SIZE / MB / down.seconds).toFixed(0)} MB/s (${down.seconds.toFixed(2)} s incl. verify, decrypt, write); server peak RSS ${(down.peakKb / 1024).toFixed(1)} MiB (+${((down.peakKb - base.rss) / 1024).toFixed(1)} MiB)`);
+  console.log(costs("download", down));
   const growth = (Math.max(up.peakKb, down.peakKb) - base.rss) / 1024;
   console.log(`server RSS growth during both: ${growth.toFixed(1)} MiB (VmHWM now ${(rssKb(pid).hwm / 1024).toFixed(1)} MiB)`);
   const ok = SIZE / MB / up.seconds >= 200 && SIZE / MB / down.seconds >= 200 && growth < 64;

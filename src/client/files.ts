@@ -5,7 +5,7 @@
 // Reading from and saving to paths needs Bun; bytes and streams work anywhere with fetch.
 import { createHash } from "node:crypto";
 import { rename, unlink } from "node:fs/promises";
-import { decryptChunk, encryptChunk, fromBase64url, generateKey, PacketError, toBase64url } from "../crypto/index.ts";
+import { decryptChunk, encryptChunk, fromBase64url, generateKey, PacketError, toBase64url, toHex } from "../crypto/index.ts";
 import { OutpostError } from "./api.ts";
 import type { OutpostClient, SendOptions, SendResult } from "./client.ts";
 import { MessageType } from "./messages.ts";
@@ -75,10 +75,6 @@ interface UploadStatus {
 
 function integrity(message: string): OutpostError {
   return new OutpostError("integrity", message);
-}
-
-function sha256Hex(bytes: Uint8Array): string {
-  return createHash("sha256").update(bytes).digest("hex");
 }
 
 /** Reads a source as consecutive plaintext chunks (streams are re-chunked to exact sizes). */
@@ -232,7 +228,8 @@ export class FileTransfer {
     const fetchChunk = async (i: number) => {
       const res = await withRetry(opts.signal, () => this.client.api.raw("GET", `${FILE_API}/${content.fileid}/chunks/${i}`, opts.signal ? { signal: opts.signal } : {}));
       const sealed = new Uint8Array(await res.arrayBuffer());
-      if (sha256Hex(sealed) !== content.chunkhashes[i]) throw integrity(`chunk ${i} was altered`);
+      // WebCrypto's digest runs off the JS thread, so chunks in flight are checked in parallel.
+      if (toHex(new Uint8Array(await crypto.subtle.digest("SHA-256", sealed))) !== content.chunkhashes[i]) throw integrity(`chunk ${i} was altered`);
       try {
         return await decryptChunk(key, i, sealed, { final: i === info.chunkCount - 1, context });
       } catch (e) {
