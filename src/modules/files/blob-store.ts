@@ -2,7 +2,7 @@
 // their ciphertext. Bodies are streamed to a temporary file while hashed, then renamed into
 // place, so memory stays flat whatever the file size and a torn write never has a blob name.
 import { mkdirSync, rmSync } from "node:fs";
-import { rename, unlink } from "node:fs/promises";
+import { open, rename, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import type { AppContext } from "../../app/context.ts";
 import { AppError } from "../../http/errors.ts";
@@ -40,6 +40,13 @@ export class BlobStore {
       }
       await sink.end();
       if (length !== expected) throw new AppError("validation_failed", `body: this chunk is ${expected} bytes, got ${length}`, [{ path: "body", rule: "length", message: `expected ${expected} bytes, got ${length}` }]);
+      // A chunk is acknowledged (and listed as received) only once its bytes are on disk.
+      const fh = await open(tmp, "r");
+      try {
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
       const hash = hasher.digest("hex");
       const dir = join(this.root, hash.slice(0, 2));
       if (!this.dirs.has(dir)) {
@@ -47,6 +54,13 @@ export class BlobStore {
         this.dirs.add(dir);
       }
       await rename(tmp, this.pathOf(hash));
+      // ...and its name too (the directory entry), before the chunk row commits.
+      const dh = await open(dir, "r");
+      try {
+        await dh.sync();
+      } finally {
+        await dh.close();
+      }
       // The body arrived as many short-lived buffers: collect them now rather than let a fast
       // upload grow the heap by the garbage of a few hundred chunks first (measured: RSS growth
       // over a 1 GB upload about halves, for ~4% more CPU).
