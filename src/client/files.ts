@@ -161,7 +161,7 @@ export class FileTransfer {
     const content = await this.upload(conversationId, source, opts);
     const sent = await this.client.send(conversationId, MessageType.file, content, { ...(opts.ttl !== undefined ? { ttl: opts.ttl } : {}), ...(opts.bor !== undefined ? { bor: opts.bor } : {}) });
     // The message now exists in the relay's log: tie the file's life to it.
-    await this.client.api.call("POST", `${FILE_API}/${content.fileid}/refs`, { conversationId, packetId: sent.packetId, ttl: opts.ttl ?? 0 });
+    await withRetry(opts.signal, () => this.client.api.call("POST", `${FILE_API}/${content.fileid}/refs`, { conversationId, packetId: sent.packetId, ttl: opts.ttl ?? 0 }));
     return { ...sent, content };
   }
 
