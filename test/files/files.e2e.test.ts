@@ -4,12 +4,12 @@
 import { readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { files, fileContentOf, MessageType, type FileContent, type FileProgress, type OutpostClient, type UploadHandle } from "../../src/client/index.ts";
+import { files, fileContentOf, MessageType, OutpostClient, type FileContent, type FileProgress, type UploadHandle } from "../../src/client/index.ts";
 import { blobStore } from "../../src/modules/files/blob-store.ts";
 import { fileTimings, MAX_CHUNK_BODY, sweepFiles } from "../../src/modules/files/files.service.ts";
 import { defaultSecurityGroup, updateSecurityGroupSettings } from "../../src/modules/security-groups/security-groups.service.ts";
 import { tempDir } from "../support/server.ts";
-import { inbox, startWorld, until, type World } from "../messaging/world.ts";
+import { inbox, PASSWORD, startWorld, until, type World } from "../messaging/world.ts";
 
 let w: World;
 let alice: OutpostClient, bob: OutpostClient, eve: OutpostClient;
@@ -113,6 +113,67 @@ describe("send and receive", () => {
     }
     const short = new ReadableStream<Uint8Array>({ start: (c) => (c.enqueue(bytes.subarray(0, 10)), c.close()) });
     await expect(files(alice).sendFile(dm, { name: "short", stream: short, size: 11 })).rejects.toMatchObject({ code: "bad_source" });
+  });
+
+  test("a connection cut in the middle of a chunk is retried by sendFile itself", async () => {
+    // A loopback TCP proxy that cuts the connection carrying the 300,000th byte, once.
+    const target = new URL(w.server.url);
+    let forwarded = 0;
+    let cut = false;
+    let cutRequest = "";
+    type Pair = { upstream?: import("bun").Socket<unknown>; pending: Uint8Array[]; head: string };
+    const proxy = Bun.listen<Pair>({
+      hostname: "127.0.0.1",
+      port: 0,
+      socket: {
+        open(client) {
+          client.data = { pending: [], head: "" };
+          void Bun.connect<unknown>({
+            hostname: target.hostname,
+            port: Number(target.port),
+            socket: {
+              data: (_up, bytes) => void client.write(bytes),
+              close: () => void client.end(),
+              error: () => void client.end(),
+            },
+          }).then((up) => {
+            client.data.upstream = up;
+            for (const b of client.data.pending) up.write(b);
+          });
+        },
+        data(client, bytes) {
+          forwarded += bytes.length;
+          // The start of the request this connection is carrying (keep-alive reuses connections).
+          const text = new TextDecoder().decode(bytes.subarray(0, 100));
+          if (/^(GET|PUT|POST|PATCH|DELETE) /.test(text)) client.data.head = text;
+          if (!cut && forwarded > 300_000) {
+            cut = true;
+            cutRequest = client.data.head;
+            client.data.upstream?.end();
+            client.end();
+            return;
+          }
+          if (client.data.upstream) client.data.upstream.write(bytes);
+          else client.data.pending.push(new Uint8Array(bytes));
+        },
+        close: (client) => void client.data.upstream?.end(),
+      },
+    });
+    try {
+      await w.addUsers(["carol"]);
+      const viaProxy = await OutpostClient.register({ config: { serviceUrl: `http://127.0.0.1:${proxy.port}`, networkId: w.networkId }, username: "carol", password: PASSWORD, prekeyCount: 5 });
+      await viaProxy.connect();
+      const carolDm = (await viaProxy.openDirect({ userId: bob.userId })).id;
+      const bytes = random(600 * KB);
+      const bobIn = inbox(bob);
+      const sent = await files(viaProxy).sendFile(carolDm, { name: "cut.bin", bytes }, { chunkSize: 64 * KB, concurrency: 1 });
+      expect(cutRequest).toMatch(/^PUT \/api\/client\/v1\/files\/[0-9a-f]{32}\/chunks\/\d+ /);
+      await until(() => bobIn.some((m) => m.packetId === sent.packetId), "the message");
+      expect(Buffer.from(await files(bob).download(sent.content)).equals(Buffer.from(bytes))).toBe(true);
+      await viaProxy.close();
+    } finally {
+      proxy.stop(true);
+    }
   });
 
   test("an interrupted upload resumes: only the missing chunks are sent again", async () => {
