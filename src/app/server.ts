@@ -11,6 +11,7 @@ import { startCalling } from "../calling/supervisor.ts";
 import { ensureFirstAdmin } from "../modules/admins/admins.service.ts";
 import { ensureBuiltInRole } from "../modules/access/roles.service.ts";
 import { relayWebSocketHandler, startRelay } from "../relay/gateway.ts";
+import { startFileSweeper } from "../modules/files/files.service.ts";
 import type { TlsMaterial } from "../tls/certificate.ts";
 import { version } from "../version.ts";
 import type { AppContext } from "./context.ts";
@@ -73,6 +74,7 @@ export async function startServer(config: Config, opts: { log?: LogSetup } = {})
   });
   const url = `${tls ? "https" : "http"}://${config.host.includes(":") ? `[${config.host}]` : config.host}:${server.port}`;
   const relay = startRelay(ctx);
+  const fileSweeper = startFileSweeper(ctx);
   logger.info({ url, version }, "Outpost is ready");
 
   let stopping: Promise<void> | null = null;
@@ -85,6 +87,7 @@ export async function startServer(config: Config, opts: { log?: LogSetup } = {})
       stopping ??= (async () => {
         logger.info("shutting down: no new connections, draining requests");
         relay.stop();
+        fileSweeper.stop();
         const grace = stopOpts.graceMs ?? config.shutdownGraceMs;
         // Stop accepting; let in-flight requests finish within the grace period.
         await Promise.race([server.stop(false), Bun.sleep(grace)]);

@@ -31,6 +31,22 @@ export class RestApi {
     this.bearer = bearer;
   }
 
+  /** A raw request with this device's credentials (binary file chunks); errors are thrown like call's. */
+  async raw(method: string, path: string, init: { body?: BodyInit; headers?: Record<string, string>; signal?: AbortSignal } = {}): Promise<Response> {
+    const headers: Record<string, string> = { ...init.headers };
+    if (this.bearer) headers.authorization = `Bearer ${this.bearer}`;
+    const res = await fetch(`${this.baseUrl}${path}`, { method, headers, body: init.body, signal: init.signal });
+    if (res.ok) return res;
+    const text = await res.text();
+    let e: { code?: string; message?: string; details?: unknown } | undefined;
+    try {
+      e = (JSON.parse(text) as { error?: typeof e }).error;
+    } catch {
+      // not JSON: report the status alone
+    }
+    throw new OutpostError(e?.code ?? "http_error", e?.message ?? `${method} ${path}: HTTP ${res.status}`, res.status, e?.details);
+  }
+
   async call<T>(method: string, path: string, body?: unknown): Promise<T> {
     const headers: Record<string, string> = {};
     if (body !== undefined) headers["content-type"] = "application/json";

@@ -2,9 +2,12 @@
 // state (keys, cursor) lives in a file (mode 0600); output is JSON lines on stdout,
 // problems go to stderr with a non-zero exit code.
 import { readFileSync, renameSync, writeFileSync } from "node:fs";
+import { basename } from "node:path";
 import { parseArgs } from "node:util";
 import { OutpostError, type ClientConfig } from "./api.ts";
 import { OutpostClient, type DeviceState } from "./client.ts";
+import { fileContentOf, files } from "./files.ts";
+import { MessageType } from "./messages.ts";
 
 export const CLIENT_USAGE = `outpost client <command> [options]
 
@@ -22,6 +25,11 @@ Commands:
   listen     --state FILE [--count N] [--seconds S]
              Prints {"event":"message",...} (and error, receipt, typing, presence) lines
              until N messages, S seconds, or SIGINT/SIGTERM; the cursor is saved on exit.
+  send-file  --state FILE (--to USERNAME | --conversation ID) --file PATH [--name NAME]
+             [--ttl SECONDS] [--bor SECONDS]      encrypts, uploads (progress lines) and sends it
+  save-file  --state FILE --message FILE|- --out PATH
+             Saves the file a 6000 message describes (a "message" line from listen, or
+             its content), checking every chunk and the whole file; progress as lines.
   sync-code  --state FILE     prints a code that lets a new device of this user register
   conversations --state FILE  lists this user's conversations
 
@@ -94,6 +102,9 @@ async function run(args: string[]): Promise<number> {
       bor: { type: "string" },
       count: { type: "string" },
       seconds: { type: "string" },
+      file: { type: "string" },
+      message: { type: "string" },
+      out: { type: "string" },
     },
   });
   const statePath = need(values, "state");
@@ -153,6 +164,44 @@ async function run(args: string[]): Promise<number> {
       await done;
       await client.close();
       saveState(statePath, client.exportState());
+      return 0;
+    }
+    case "send-file": {
+      const client = await OutpostClient.restore(readState(statePath));
+      const path = need(values, "file");
+      if (!(await Bun.file(path).exists())) throw new UsageError(`cannot read ${path}`);
+      const conversationId = values.to ? (await client.openDirect({ username: values.to })).id : need(values, "conversation");
+      const ttl = seconds(values, "ttl");
+      const bor = seconds(values, "bor");
+      await client.connect();
+      try {
+        const sent = await files(client).sendFile(conversationId, { name: values.name ?? basename(path), path }, {
+          ...(ttl !== undefined ? { ttl } : {}),
+          ...(bor !== undefined ? { bor } : {}),
+          onProgress: (p) => out({ event: "progress", ...p }),
+        });
+        out({ event: "file-sent", conversationId, packetId: sent.packetId, seq: sent.seq, fileId: sent.content.fileid, name: sent.content.name, size: sent.content.size, sha256: sent.content.sha256 });
+      } finally {
+        await client.close();
+        saveState(statePath, client.exportState());
+      }
+      return 0;
+    }
+    case "save-file": {
+      const client = await OutpostClient.restore(readState(statePath));
+      const source = need(values, "message");
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(readFileSync(source === "-" ? 0 : source, "utf8"));
+      } catch {
+        throw new UsageError(`--message ${source}: not a JSON message line or file content`);
+      }
+      const record = parsed as { content?: unknown; type?: unknown };
+      if (record.type !== undefined && record.type !== MessageType.file) throw new UsageError(`--message ${source}: a ${String(record.type)} message, not a file (6000)`);
+      const content = fileContentOf(record.content ?? parsed);
+      const target = need(values, "out");
+      await files(client).saveFile(content, target, { onProgress: (p) => out({ event: "progress", ...p }) });
+      out({ event: "file-saved", path: target, fileId: content.fileid, name: content.name, size: content.size, sha256: content.sha256 });
       return 0;
     }
     case "sync-code": {

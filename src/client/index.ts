@@ -3,3 +3,4 @@ export { OutpostClient, type ClientEvent, type ClientPolicy, type DeviceState, t
 export { OutpostError, type ClientConfig } from "./api.ts";
 export { MessageType, extractLinks, type ReceivedMessage, type TextContent, type EditContent, type LocationContent, type DeleteContent, type StarContent, type PinContent, type VerificationContent } from "./messages.ts";
 export { CallManager, ActiveCall, CallStatus, callRecordContent, usernameHash, type CallContent, type CallEvent, type CallOptions, type CallStatusCode, type CallTicket } from "./calls.ts";
+export { files, fileContentOf, FileTransfer, DEFAULT_CHUNK_SIZE, type FileContent, type FileSource, type FileProgress, type UploadHandle, type SendFileOptions, type ReceiveOptions, type RoomFileEntry } from "./files.ts";

@@ -3,9 +3,9 @@ export interface EmbeddedMigration { tag: string; folderMillis: number; bps: boo
 export const migrations: EmbeddedMigration[] = [
   {
     "tag": "0000_init",
-    "folderMillis": 1795696263005,
+    "folderMillis": 1795697091806,
     "bps": true,
-    "hash": "71339564aef2db81f698135657dab232a02ad550524bfc78cdf51de57d50eed7",
+    "hash": "90d386ffee27bdd200eb57e6370a892d802e92e3528d3b134d052615f74325f6",
     "sql": [
       "CREATE TABLE `heartbeat` (\n\t`id` integer PRIMARY KEY NOT NULL,\n\t`at` integer NOT NULL\n);\n",
       "\nCREATE TABLE `settings` (\n\t`key` text PRIMARY KEY NOT NULL,\n\t`value` text NOT NULL,\n\t`updated_at` integer NOT NULL\n);\n",
@@ -17,7 +17,7 @@ export const migrations: EmbeddedMigration[] = [
       "\nCREATE UNIQUE INDEX `roles_name_unique` ON `roles` (`name`);",
       "\nCREATE TABLE `network_administrators` (\n\t`network_id` text NOT NULL,\n\t`admin_id` text NOT NULL,\n\t`created_at` integer NOT NULL,\n\tPRIMARY KEY(`network_id`, `admin_id`),\n\tFOREIGN KEY (`network_id`) REFERENCES `networks`(`id`) ON UPDATE no action ON DELETE cascade,\n\tFOREIGN KEY (`admin_id`) REFERENCES `administrators`(`id`) ON UPDATE no action ON DELETE cascade\n);\n",
       "\nCREATE INDEX `network_admins_admin_idx` ON `network_administrators` (`admin_id`);",
-      "\nCREATE TABLE `networks` (\n\t`id` text PRIMARY KEY NOT NULL,\n\t`name` text NOT NULL,\n\t`federation_domain` text,\n\t`read_receipts` integer DEFAULT true NOT NULL,\n\t`created_at` integer NOT NULL,\n\t`updated_at` integer NOT NULL\n);\n",
+      "\nCREATE TABLE `networks` (\n\t`id` text PRIMARY KEY NOT NULL,\n\t`name` text NOT NULL,\n\t`federation_domain` text,\n\t`read_receipts` integer DEFAULT true NOT NULL,\n\t`file_management` integer DEFAULT false NOT NULL,\n\t`created_at` integer NOT NULL,\n\t`updated_at` integer NOT NULL\n);\n",
       "\nCREATE TABLE `security_groups` (\n\t`id` text PRIMARY KEY NOT NULL,\n\t`network_id` text NOT NULL,\n\t`name` text NOT NULL,\n\t`is_default` integer DEFAULT false NOT NULL,\n\t`settings` text NOT NULL,\n\t`created_at` integer NOT NULL,\n\t`updated_at` integer NOT NULL,\n\tFOREIGN KEY (`network_id`) REFERENCES `networks`(`id`) ON UPDATE no action ON DELETE cascade\n);\n",
       "\nCREATE UNIQUE INDEX `security_groups_name_uq` ON `security_groups` (`network_id`,`name`);",
       "\nCREATE INDEX `security_groups_network_idx` ON `security_groups` (`network_id`);",
@@ -48,7 +48,17 @@ export const migrations: EmbeddedMigration[] = [
       "\nCREATE INDEX `packets_expires_idx` ON `packets` (`expires_at`);",
       "\nCREATE TABLE `prekeys` (\n\t`device_id` text NOT NULL,\n\t`prekey_id` text NOT NULL,\n\t`kind` text NOT NULL,\n\t`signed` blob NOT NULL,\n\t`created_at` integer NOT NULL,\n\tPRIMARY KEY(`device_id`, `prekey_id`),\n\tFOREIGN KEY (`device_id`) REFERENCES `devices`(`id`) ON UPDATE no action ON DELETE cascade\n);\n",
       "\nCREATE INDEX `prekeys_device_kind_idx` ON `prekeys` (`device_id`,`kind`);",
-      "\nCREATE TABLE `user_root_keys` (\n\t`user_id` text PRIMARY KEY NOT NULL,\n\t`suite` text NOT NULL,\n\t`public_key` blob NOT NULL,\n\t`created_at` integer NOT NULL,\n\tFOREIGN KEY (`user_id`) REFERENCES `users`(`id`) ON UPDATE no action ON DELETE cascade\n);\n"
+      "\nCREATE TABLE `user_root_keys` (\n\t`user_id` text PRIMARY KEY NOT NULL,\n\t`suite` text NOT NULL,\n\t`public_key` blob NOT NULL,\n\t`created_at` integer NOT NULL,\n\tFOREIGN KEY (`user_id`) REFERENCES `users`(`id`) ON UPDATE no action ON DELETE cascade\n);\n",
+      "\nCREATE TABLE `file_chunks` (\n\t`file_id` text NOT NULL,\n\t`idx` integer NOT NULL,\n\t`hash` text NOT NULL,\n\t`length` integer NOT NULL,\n\tPRIMARY KEY(`file_id`, `idx`),\n\tFOREIGN KEY (`file_id`) REFERENCES `files`(`id`) ON UPDATE no action ON DELETE cascade\n);\n",
+      "\nCREATE INDEX `file_chunks_hash_idx` ON `file_chunks` (`hash`);",
+      "\nCREATE TABLE `file_refs` (\n\t`file_id` text NOT NULL,\n\t`conversation_id` text NOT NULL,\n\t`packet_id` text NOT NULL,\n\t`created_at` integer NOT NULL,\n\t`expires_at` integer NOT NULL,\n\tPRIMARY KEY(`file_id`, `packet_id`),\n\tFOREIGN KEY (`file_id`) REFERENCES `files`(`id`) ON UPDATE no action ON DELETE cascade\n);\n",
+      "\nCREATE INDEX `file_refs_expires_idx` ON `file_refs` (`expires_at`);",
+      "\nCREATE INDEX `file_refs_conversation_idx` ON `file_refs` (`conversation_id`);",
+      "\nCREATE TABLE `files` (\n\t`id` text PRIMARY KEY NOT NULL,\n\t`network_id` text NOT NULL,\n\t`conversation_id` text NOT NULL,\n\t`uploader_user_id` text NOT NULL,\n\t`size` integer NOT NULL,\n\t`chunk_size` integer NOT NULL,\n\t`chunk_count` integer NOT NULL,\n\t`state` text NOT NULL,\n\t`created_at` integer NOT NULL,\n\t`touched_at` integer NOT NULL,\n\t`referenced_at` integer,\n\tFOREIGN KEY (`network_id`) REFERENCES `networks`(`id`) ON UPDATE no action ON DELETE cascade\n);\n",
+      "\nCREATE INDEX `files_state_touched_idx` ON `files` (`state`,`touched_at`);",
+      "\nCREATE TABLE `room_file_entries` (\n\t`id` text PRIMARY KEY NOT NULL,\n\t`room_id` text NOT NULL,\n\t`parent_id` text DEFAULT '' NOT NULL,\n\t`kind` text NOT NULL,\n\t`name` text NOT NULL,\n\t`file_id` text,\n\t`size` integer DEFAULT 0 NOT NULL,\n\t`created_by` text NOT NULL,\n\t`created_at` integer NOT NULL,\n\t`updated_at` integer NOT NULL,\n\tFOREIGN KEY (`file_id`) REFERENCES `files`(`id`) ON UPDATE no action ON DELETE cascade\n);\n",
+      "\nCREATE UNIQUE INDEX `room_file_entries_name_uq` ON `room_file_entries` (`room_id`,`parent_id`,`name`);",
+      "\nCREATE INDEX `room_file_entries_file_idx` ON `room_file_entries` (`file_id`);"
     ]
   }
 ];

@@ -16,6 +16,7 @@ import { registerCrashReportRoutes } from "../modules/crash-report/crash-report.
 import { registerDeviceRoutes } from "../modules/devices/devices.routes.ts";
 import { registerConversationRoutes } from "../modules/conversations/conversations.routes.ts";
 import { registerRelayRoutes } from "../relay/gateway.ts";
+import { isChunkUpload, registerFileRoutes } from "../modules/files/files.routes.ts";
 import { loadSession } from "./auth.ts";
 import { registerAccountPages } from "../console/account.tsx";
 import { registerSuperConsole } from "../console/admin/routes.ts";
@@ -36,7 +37,9 @@ export function createHttpApp(ctx: AppContext): App {
   app.use("*", requestId());
   app.use("*", securityHeaders({ tls: ctx.config.tls !== "off" }));
   app.use("*", accessLog(ctx));
-  app.use("/api/*", limitBody(ctx.config.bodyLimitBytes));
+  const jsonLimit = limitBody(ctx.config.bodyLimitBytes);
+  // Encrypted file chunks are raw bytes with their own limit (the chunk size): see files.routes.ts.
+  app.use("/api/*", (c, next) => (isChunkUpload(c.req.method, c.req.path) ? next() : jsonLimit(c, next)));
   app.use("/api/*", loadSession(ctx));
   for (const prefix of CONSOLE_PREFIXES) {
     for (const path of [prefix, `${prefix}/*`]) {
@@ -61,6 +64,7 @@ export function createHttpApp(ctx: AppContext): App {
   registerConversationRoutes(app, ctx);
   registerCallRoutes(app, ctx);
   registerRelayRoutes(app, ctx);
+  registerFileRoutes(app, ctx);
   registerApiDocs(app, ctx);
   registerStaticAssets(app);
 

@@ -65,6 +65,7 @@ CREATE TABLE `networks` (
 	`name` text NOT NULL,
 	`federation_domain` text,
 	`read_receipts` integer DEFAULT true NOT NULL,
+	`file_management` integer DEFAULT false NOT NULL,
 	`created_at` integer NOT NULL,
 	`updated_at` integer NOT NULL
 );
@@ -237,3 +238,58 @@ CREATE TABLE `user_root_keys` (
 	`created_at` integer NOT NULL,
 	FOREIGN KEY (`user_id`) REFERENCES `users`(`id`) ON UPDATE no action ON DELETE cascade
 );
+--> statement-breakpoint
+CREATE TABLE `file_chunks` (
+	`file_id` text NOT NULL,
+	`idx` integer NOT NULL,
+	`hash` text NOT NULL,
+	`length` integer NOT NULL,
+	PRIMARY KEY(`file_id`, `idx`),
+	FOREIGN KEY (`file_id`) REFERENCES `files`(`id`) ON UPDATE no action ON DELETE cascade
+);
+--> statement-breakpoint
+CREATE INDEX `file_chunks_hash_idx` ON `file_chunks` (`hash`);--> statement-breakpoint
+CREATE TABLE `file_refs` (
+	`file_id` text NOT NULL,
+	`conversation_id` text NOT NULL,
+	`packet_id` text NOT NULL,
+	`created_at` integer NOT NULL,
+	`expires_at` integer NOT NULL,
+	PRIMARY KEY(`file_id`, `packet_id`),
+	FOREIGN KEY (`file_id`) REFERENCES `files`(`id`) ON UPDATE no action ON DELETE cascade
+);
+--> statement-breakpoint
+CREATE INDEX `file_refs_expires_idx` ON `file_refs` (`expires_at`);--> statement-breakpoint
+CREATE INDEX `file_refs_conversation_idx` ON `file_refs` (`conversation_id`);--> statement-breakpoint
+CREATE TABLE `files` (
+	`id` text PRIMARY KEY NOT NULL,
+	`network_id` text NOT NULL,
+	`conversation_id` text NOT NULL,
+	`uploader_user_id` text NOT NULL,
+	`size` integer NOT NULL,
+	`chunk_size` integer NOT NULL,
+	`chunk_count` integer NOT NULL,
+	`state` text NOT NULL,
+	`created_at` integer NOT NULL,
+	`touched_at` integer NOT NULL,
+	`referenced_at` integer,
+	FOREIGN KEY (`network_id`) REFERENCES `networks`(`id`) ON UPDATE no action ON DELETE cascade
+);
+--> statement-breakpoint
+CREATE INDEX `files_state_touched_idx` ON `files` (`state`,`touched_at`);--> statement-breakpoint
+CREATE TABLE `room_file_entries` (
+	`id` text PRIMARY KEY NOT NULL,
+	`room_id` text NOT NULL,
+	`parent_id` text DEFAULT '' NOT NULL,
+	`kind` text NOT NULL,
+	`name` text NOT NULL,
+	`file_id` text,
+	`size` integer DEFAULT 0 NOT NULL,
+	`created_by` text NOT NULL,
+	`created_at` integer NOT NULL,
+	`updated_at` integer NOT NULL,
+	FOREIGN KEY (`file_id`) REFERENCES `files`(`id`) ON UPDATE no action ON DELETE cascade
+);
+--> statement-breakpoint
+CREATE UNIQUE INDEX `room_file_entries_name_uq` ON `room_file_entries` (`room_id`,`parent_id`,`name`);--> statement-breakpoint
+CREATE INDEX `room_file_entries_file_idx` ON `room_file_entries` (`file_id`);

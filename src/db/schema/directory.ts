@@ -8,6 +8,8 @@ export const networks = sqliteTable("networks", {
   name: text("name").notNull(),
   federationDomain: text("federation_domain"),
   readReceipts: integer("read_receipts", { mode: "boolean" }).notNull().default(true),
+  /** Rooms' Files areas (moderators manage folders and files, members list and download). */
+  fileManagement: integer("file_management", { mode: "boolean" }).notNull().default(false),
   createdAt: integer("created_at", { mode: "timestamp_ms" }).notNull(),
   updatedAt: integer("updated_at", { mode: "timestamp_ms" }).notNull(),
 });

@@ -50,7 +50,7 @@ export function prepareNetwork(ctx: AppContext, input: NewNetwork): { network: N
   const federationDomain = cleanDomain(input.federationDomain);
   const adminIds = checkAdminIds(ctx, input.adminIds ?? []);
   const now = new Date();
-  return { network: { id: crypto.randomUUID(), name, federationDomain, readReceipts: true, createdAt: now, updatedAt: now }, adminIds };
+  return { network: { id: crypto.randomUUID(), name, federationDomain, readReceipts: true, fileManagement: false, createdAt: now, updatedAt: now }, adminIds };
 }
 
 export function insertNetworkIn(ctx: AppContext, prepared: { network: Network; adminIds: string[] }, actor?: Actor): void {
@@ -160,13 +160,13 @@ export async function deleteNetwork(ctx: AppContext, actor: Actor, id: string): 
 }
 
 /** Network-wide switches clients honour (read receipts are also enforced by the relay). */
-export async function updateNetwork(ctx: AppContext, id: string, patch: { name?: string; readReceipts?: boolean }): Promise<Network> {
+export async function updateNetwork(ctx: AppContext, id: string, patch: { name?: string; readReceipts?: boolean; fileManagement?: boolean }): Promise<Network> {
   getNetwork(ctx, id);
   if (patch.name !== undefined && !patch.name.trim()) throw new AppError("validation_failed", "name: must not be empty", [{ path: "name", rule: "min", message: "must not be empty" }]);
   await ctx.writer.run(() => {
     ctx.storage.writeDb
       .update(networks)
-      .set({ ...(patch.name !== undefined ? { name: patch.name.trim() } : {}), ...(patch.readReceipts !== undefined ? { readReceipts: patch.readReceipts } : {}), updatedAt: new Date() })
+      .set({ ...(patch.name !== undefined ? { name: patch.name.trim() } : {}), ...(patch.readReceipts !== undefined ? { readReceipts: patch.readReceipts } : {}), ...(patch.fileManagement !== undefined ? { fileManagement: patch.fileManagement } : {}), updatedAt: new Date() })
       .where(eq(networks.id, id))
       .run();
   });
