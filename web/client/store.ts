@@ -179,7 +179,13 @@ async function start(c: OutpostClient, data: SavedData) {
   conversations.value = data.conversations;
   messages.value = data.messages;
   policy.value = c.policy;
-  c.on("message", (e) => onMessage(e.message));
+  // In arrival order: a message of an unknown conversation waits for the conversation to be read.
+  let chain = Promise.resolve();
+  c.on("message", (e) => {
+    chain = chain.then(() => onMessage(e.message)).catch((err) => {
+      notice.value = `A message could not be shown: ${err instanceof Error ? err.message : String(err)}`;
+    });
+  });
   c.on("connected", () => {
     connected.value = true;
     policy.value = c.policy;
@@ -387,10 +393,10 @@ export function markRead(id: string) {
 
 // ------------------------------------------------------------------ receiving
 
-function onMessage(m: ReceivedMessage) {
+async function onMessage(m: ReceivedMessage) {
   const c = m.content as Record<string, unknown> | null;
   const conv = conversations.value.find((x) => x.id === m.conversationId);
-  if (!conv) void refreshConversation(m.conversationId);
+  if (!conv && m.type !== MessageType.deleteRoom && !(await refreshConversation(m.conversationId))) return;
   switch (m.type) {
     case MessageType.text:
     case MessageType.location: {
@@ -443,9 +449,8 @@ function onMessage(m: ReceivedMessage) {
     default:
       if (m.type >= MessageType.createRoom && m.type <= MessageType.deleteRoom) {
         // Membership or settings changed: read the conversation again and say so in it.
-        void refreshConversation(m.conversationId).then((view) => {
-          if (view) addMessage({ id: m.packetId, conversationId: m.conversationId, senderUserId: m.senderUserId, kind: "notice", text: describeControl(m.type, c, m.senderUserId), sentAt: m.sentAt, ttl: 0, bor: 0, status: "received" });
-        });
+        const view = await refreshConversation(m.conversationId);
+        if (view) addMessage({ id: m.packetId, conversationId: m.conversationId, senderUserId: m.senderUserId, kind: "notice", text: describeControl(m.type, c, m.senderUserId), sentAt: m.sentAt, ttl: 0, bor: 0, status: "received" });
       }
   }
 }

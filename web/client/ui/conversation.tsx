@@ -97,7 +97,9 @@ export function ConversationPane(props: { conversation: Conversation }) {
 function timerText(m: LocalMessage): string | null {
   const t = now.value;
   const parts: string[] = [];
-  if (m.ttl > 0) parts.push(`expires in ${duration(Math.max(0, Math.ceil((m.sentAt + m.ttl * 1000 - t) / 1000)))}`);
+  // The security group's long default maximum would put a timer on every message: only
+  // timers within a week are shown on messages (the conversation header shows its setting).
+  if (m.ttl > 0 && m.ttl <= 7 * 86400) parts.push(`expires in ${duration(Math.max(0, Math.ceil((m.sentAt + m.ttl * 1000 - t) / 1000)))}`);
   if (m.bor > 0) parts.push(m.readAt !== undefined ? `burns in ${duration(Math.max(0, Math.ceil((m.readAt + m.bor * 1000 - t) / 1000)))}` : `burns ${duration(m.bor)} after reading`);
   return parts.length ? parts.join(" · ") : null;
 }
@@ -107,6 +109,7 @@ function MessageItem(props: { m: LocalMessage }) {
   const mine = m.senderUserId === me.value?.userId;
   const [editing, setEditing] = useState(false);
   const [error, setError] = useState<string | null>(null);
+  const menu = useRef<HTMLDetailsElement>(null);
   if (m.kind === "notice") {
     return (
       <li class="notice" data-id={m.id}>
@@ -116,6 +119,7 @@ function MessageItem(props: { m: LocalMessage }) {
   }
   const timers = timerText(m);
   const act = (fn: () => Promise<unknown>) => () => {
+    menu.current?.removeAttribute("open");
     setError(null);
     fn().catch((e) => setError(errorMessage(e)));
   };
@@ -123,7 +127,12 @@ function MessageItem(props: { m: LocalMessage }) {
     <li class={`msg ${mine ? "mine" : "theirs"} ${m.status}`} data-id={m.id}>
       <div class="meta">
         <span class="sender">{nameOf(m.senderUserId)}</span> <time dateTime={new Date(m.sentAt).toISOString()}>{clock(m.sentAt)}</time>
-        {m.starred && <span aria-label="Starred"> ★</span>}
+        {m.starred && (
+          <span>
+            <span aria-hidden="true"> ★</span>
+            <span class="sr-only"> starred</span>
+          </span>
+        )}
         {m.edited && <span class="muted"> (edited)</span>}
       </div>
       {editing ? (
@@ -163,14 +172,21 @@ function MessageItem(props: { m: LocalMessage }) {
             Retry
           </button>
         )}
-        <details class="actions">
+        <details class="actions" ref={menu}>
           <summary aria-label="Message actions">⋯</summary>
           <div class="menu">
             <button type="button" class="small secondary" onClick={act(() => toggleStar(m))}>
               {m.starred ? "Unstar" : "Star"}
             </button>
             {mine && m.kind === "text" && m.status !== "failed" && (
-              <button type="button" class="small secondary" onClick={() => setEditing(true)}>
+              <button
+                type="button"
+                class="small secondary"
+                onClick={() => {
+                  menu.current?.removeAttribute("open");
+                  setEditing(true);
+                }}
+              >
                 Edit
               </button>
             )}

@@ -83,14 +83,20 @@ export function Messenger() {
                 <li key={c.id}>
                   <button type="button" class={`conv ${open?.id === c.id ? "active" : ""}`} aria-current={open?.id === c.id ? "true" : undefined} onClick={() => openConversation(c.id)}>
                     <span class="conv-title">
-                      {c.pinned && <span aria-label="Pinned">📌 </span>}
+                      {c.pinned && (
+                        <span>
+                          <span aria-hidden="true">📌 </span>
+                          <span class="sr-only">Pinned: </span>
+                        </span>
+                      )}
                       {conversationTitle(c)}
                       {status && <span class={`presence ${status}`}> · {status}</span>}
                     </span>
                     <span class="conv-kind">{c.kind === "direct" ? "Direct" : c.kind === "group" ? "Group" : "Room"}</span>
                     {c.unread > 0 && (
-                      <span class="badge" aria-label={`${c.unread} unread`}>
+                      <span class="badge">
                         {c.unread}
+                        <span class="sr-only"> unread</span>
                       </span>
                     )}
                   </button>
