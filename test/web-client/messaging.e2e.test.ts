@@ -44,7 +44,7 @@ describe("direct messages", () => {
     await convButton(bob, /alice/).click();
     await log(bob).getByText("hello bob, see").waitFor();
     await expect.poll(() => convButton(bob, /alice/).textContent()).not.toContain("1");
-    // The link is a link; no preview unless the security group allows it (default: off).
+    // The link is a link (previews and their switch: storage-a11y.e2e.test.ts).
     expect(await log(bob).getByRole("link", { name: "https://example.org/map" }).count()).toBe(1);
     await send(bob, "hello alice");
     await log(alice).getByText("hello alice").waitFor();
@@ -108,6 +108,63 @@ describe("direct messages", () => {
     await log(bob).getByText("sent while offline").waitFor();
     expect(await log(bob).getByText("sent while offline").count()).toBe(1);
   }, 60_000);
+});
+
+describe("conversation features", () => {
+  test("typing, presence, star, pin, location, search on the device and a group", async () => {
+    await convButton(alice, /bob/).click();
+    await convButton(bob, /alice/).click();
+    // Typing shows on the other side; presence is in the list and the header.
+    await alice.getByLabel("Message", { exact: true }).pressSequentially("abc");
+    await bob.getByText("alice is typing…").waitFor();
+    await alice.getByLabel("Message", { exact: true }).fill("");
+    await bob.getByText(/Direct message · available/).waitFor();
+    await convButton(alice, /bob · available/).waitFor();
+
+    // Star and pin are this user's own (no other device here: nothing travels).
+    await send(bob, "star me");
+    const item = log(alice).locator(".msg.theirs", { hasText: "star me" });
+    await item.waitFor();
+    await item.getByLabel("Message actions").click();
+    await item.getByRole("button", { name: "Star" }).click();
+    await item.getByText("starred").waitFor();
+    await alice.getByRole("button", { name: "Pin" }).click();
+    await convButton(alice, /^Pinned: bob/).waitFor();
+    await alice.getByRole("button", { name: "Unpin" }).click();
+    await convButton(alice, /^bob/).waitFor();
+
+    // Location from the browser's geolocation.
+    await alice.context().grantPermissions(["geolocation"]);
+    await alice.context().setGeolocation({ latitude: 59.3293, longitude: 18.0686, accuracy: 12 });
+    await alice.getByRole("button", { name: "Location", exact: true }).click();
+    await log(bob).getByText("Location 59.32930, 18.06860 (±12 m)").waitFor();
+
+    // Search finds what is on this device and opens its conversation.
+    await bob.getByLabel("Search messages on this device").fill("STAR ME");
+    await bob.getByRole("list", { name: "Search results" }).getByRole("button", { name: /star me/ }).click();
+    await bob.getByRole("heading", { level: 1, name: "alice" }).waitFor();
+    await bob.getByLabel("Search messages on this device").fill("nothing like this");
+    await bob.getByText("No messages on this device match.").waitFor();
+    await bob.getByLabel("Search messages on this device").fill("");
+
+    // A group of three: created in one browser, a message reaches the other.
+    await alice.getByRole("button", { name: "New group" }).click();
+    await alice.getByRole("dialog").getByLabel("Title (optional)").fill("Night shift");
+    await alice.getByRole("dialog").getByLabel(/Members/).fill("bob, dave");
+    await alice.getByRole("dialog").getByRole("button", { name: "Create" }).click();
+    await alice.getByText("Group · 3 members").waitFor();
+    await send(alice, "group hello");
+    await convButton(bob, /Night shift.*1 unread/).click();
+    await log(bob).getByText("group hello").waitFor();
+    // A user who does not exist is named in the error.
+    await alice.getByRole("button", { name: "New message" }).click();
+    await alice.getByRole("dialog").getByLabel("Username").fill("nobody-here");
+    await alice.getByRole("dialog").getByRole("button", { name: "Open" }).click();
+    await alice.getByRole("dialog").getByRole("alert").filter({ hasText: "nobody-here" }).waitFor();
+    await alice.getByRole("dialog").getByRole("button", { name: "Close" }).click();
+    expect(pageErrors(alice)).toEqual([]);
+    expect(pageErrors(bob)).toEqual([]);
+  });
 });
 
 describe("rooms", () => {

@@ -4,6 +4,7 @@
 // no serious or critical problems on the main screens, in light and dark, wide and narrow.
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { defaultSecurityGroup, updateSecurityGroupSettings } from "../../src/modules/security-groups/security-groups.service.ts";
 import { accessibilityProblems, screenshot } from "../support/browser.ts";
 import { PASSWORD, pageErrors, startHarness, type Harness } from "./harness.ts";
 
@@ -81,6 +82,12 @@ describe("local storage", () => {
       }
     }
 
+    // Link previews are on by default (a preview shows the link's own host; nothing is fetched).
+    expect(await log(bob).locator(".msg", { hasText: canary }).locator(".preview").count()).toBe(1);
+    // The security group turns previews off and adds quick responses: the client follows.
+    const group = defaultSecurityGroup(h.world.server.ctx, h.world.networkId);
+    await updateSecurityGroupSettings(h.world.server.ctx, h.world.networkId, group.id, { ...group.settings, messaging: { ...group.settings.messaging, linkPreviews: false, quickResponses: ["On my way"] } });
+
     // A reload asks for the password; a wrong one is refused; the right one brings the history back.
     await bob.reload();
     await bob.getByRole("heading", { name: "Unlock Outpost" }).waitFor();
@@ -94,6 +101,10 @@ describe("local storage", () => {
     await log(bob).getByText(canary).waitFor();
     // Still one copy after the relay's redelivery from the saved cursor.
     expect(await log(bob).getByText(canary).count()).toBe(1);
+    expect(await log(bob).locator(".msg", { hasText: canary }).getByRole("link", { name: "https://example.org/x" }).count()).toBe(1);
+    expect(await log(bob).locator(".preview").count()).toBe(0);
+    await bob.getByRole("group", { name: "Quick responses" }).getByRole("button", { name: "On my way" }).click();
+    await log(alice).getByText("On my way").waitFor();
     expect(pageErrors(bob)).toEqual([]);
   });
 

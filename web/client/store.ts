@@ -189,13 +189,7 @@ async function start(c: OutpostClient, data: SavedData) {
   c.on("connected", () => {
     connected.value = true;
     policy.value = c.policy;
-    if (c.policy?.presence) {
-      try {
-        c.setPresence("available");
-      } catch {
-        /* presence is optional */
-      }
-    }
+    announcePresence();
   });
   c.on("disconnected", () => (connected.value = false));
   c.on("typing", (e) => (typing.value = { ...typing.value, [e.conversationId]: { userId: e.userId, until: Date.now() + 4000 } }));
@@ -247,6 +241,25 @@ function addMessage(m: LocalMessage) {
 
 function patchConversation(id: string, fn: (c: Conversation) => Conversation) {
   conversations.value = conversations.value.map((c) => (c.id === id ? fn(c) : c));
+}
+
+// ------------------------------------------------------------------ presence
+
+let myStatus: "available" | "busy" | "away" = "available";
+
+/** The relay passes presence only to users sharing a conversation at that moment: it is announced again on connecting and when a conversation appears. */
+function announcePresence() {
+  if (!client?.policy?.presence || !connected.value) return;
+  try {
+    client.setPresence(myStatus);
+  } catch {
+    /* presence is best effort */
+  }
+}
+
+export function setPresence(status: "available" | "busy" | "away") {
+  myStatus = status;
+  sdk().setPresence(status);
 }
 
 // ------------------------------------------------------------------ conversations
@@ -305,6 +318,7 @@ export async function refreshConversation(id: string): Promise<Conversation | nu
     lastAt: prev?.lastAt ?? 0,
   };
   conversations.value = prev ? conversations.value.map((c) => (c.id === id ? next : c)) : [...conversations.value, next];
+  if (!prev) announcePresence();
   scheduleSave();
   return next;
 }

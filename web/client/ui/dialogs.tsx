@@ -16,6 +16,7 @@ import {
   policy,
   saveNow,
   sdk,
+  setPresence,
   updateSettings,
   type Conversation,
 } from "../store.ts";
@@ -248,7 +249,7 @@ export function VerifyDialog(props: { conversation: Conversation; userId: string
   useEffect(() => {
     void run(async () => setNumber(await sdk().safetyNumber(props.userId)));
   }, [props.userId]);
-  const groups = number?.match(/.{1,5}/g) ?? [];
+  const groups = number?.replace(/\s/g, "").match(/.{1,5}/g) ?? [];
   const qr = number ? `data:image/svg+xml;utf8,${encodeURIComponent(renderSVG(`outpost-safety:${number}`, { border: 2, whiteColor: "#ffffff", blackColor: "#000000" }))}` : null;
   return (
     <Modal title={`Verify ${nameOf(props.userId)}`} onClose={props.onClose}>
@@ -310,7 +311,7 @@ export function SettingsDialog(props: { onClose: () => void }) {
           <h3 id="presence-title">Status</h3>
           <div class="row" role="group" aria-labelledby="presence-title">
             {(["available", "busy", "away"] as const).map((s) => (
-              <button type="button" class="secondary small" key={s} onClick={() => void run(async () => sdk().setPresence(s))}>
+              <button type="button" class="secondary small" key={s} onClick={() => void run(async () => setPresence(s))}>
                 {s[0]!.toUpperCase() + s.slice(1)}
               </button>
             ))}
