@@ -84,3 +84,28 @@ describe("onboarding", () => {
     expect(pageErrors(second)).toEqual([]);
   });
 });
+
+describe("installable app", () => {
+  test("the service worker caches the app shell only, and the client opens offline", async () => {
+    const { context, page } = await h.open();
+    await page.getByLabel("Client configuration file").waitFor();
+    const cached = await page.evaluate(async () => {
+      await navigator.serviceWorker.ready;
+      const names = await caches.keys();
+      const urls: string[] = [];
+      for (const n of names) for (const r of await (await caches.open(n)).keys()) urls.push(new URL(r.url).pathname);
+      return { names, urls: urls.sort() };
+    });
+    expect(cached.names).toHaveLength(1);
+    expect(cached.names[0]).toMatch(/^outpost-shell-[0-9a-f]{12}$/);
+    expect(cached.urls).toContain("/");
+    expect(cached.urls).toContain("/manifest.webmanifest");
+    expect(cached.urls.every((u) => u === "/" || u.startsWith("/app/") || u === "/manifest.webmanifest" || u === "/app-icon.svg")).toBe(true);
+    // Offline, a reload still shows the client (from the shell cache).
+    await page.waitForFunction(() => navigator.serviceWorker.controller !== null);
+    await context.setOffline(true);
+    await page.reload();
+    await page.getByLabel("Client configuration file").waitFor();
+    await context.setOffline(false);
+  });
+});
