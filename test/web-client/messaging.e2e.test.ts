@@ -200,6 +200,14 @@ describe("rooms", () => {
     await bd.getByRole("button", { name: "Save" }).click();
     await bob.getByRole("heading", { level: 1, name: "Ops north (bob)" }).waitFor();
     await alice.getByRole("heading", { level: 1, name: "Ops north (bob)" }).waitFor();
+    // Bob, now a moderator, adds carol and removes her again; Alice sees both changes.
+    await bd.getByLabel("Add members (usernames)").fill("carol");
+    await bd.getByRole("button", { name: "Add", exact: true }).click();
+    await bd.getByRole("listitem").filter({ hasText: "carol" }).waitFor();
+    await log(alice).getByText("bob added carol").waitFor();
+    await bd.getByRole("listitem").filter({ hasText: "carol" }).getByRole("button", { name: "Remove" }).click();
+    await bd.getByRole("listitem").filter({ hasText: "carol" }).waitFor({ state: "detached" });
+    await log(alice).getByText("bob removed carol").waitFor();
     await bd.getByRole("button", { name: "Close" }).click();
     await send(bob, "room message from bob");
     await log(alice).getByText("room message from bob").waitFor();
