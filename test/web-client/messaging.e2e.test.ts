@@ -212,6 +212,27 @@ describe("rooms", () => {
     await send(bob, "room message from bob");
     await log(alice).getByText("room message from bob").waitFor();
   });
+
+  test("a member leaving is seen by the others; a deleted room disappears from every member", async () => {
+    await alice.getByRole("button", { name: "New room" }).click();
+    const d = alice.getByRole("dialog");
+    await d.getByLabel("Title").fill("Short-lived");
+    await d.getByLabel(/Members/).fill("bob dave");
+    await d.getByRole("button", { name: "Create" }).click();
+    await alice.getByRole("heading", { level: 1, name: "Short-lived" }).waitFor();
+    const dave = await h.world.client("dave");
+    const view = (await dave.listConversations()).items.find((c) => c.title === "Short-lived")!;
+    await dave.leave(view.id);
+    await log(alice).getByText("dave left").waitFor();
+    await expect.poll(() => alice.getByText("Room · 2 members").count()).toBe(1);
+
+    await convButton(bob, /Short-lived/).waitFor();
+    alice.once("dialog", (dlg) => void dlg.accept());
+    await alice.getByRole("button", { name: "Details" }).click();
+    await alice.getByRole("dialog").getByRole("button", { name: "Delete room" }).click();
+    await convButton(alice, /Short-lived/).waitFor({ state: "detached" });
+    await convButton(bob, /Short-lived/).waitFor({ state: "detached" });
+  });
 });
 
 describe("interop with the SDK", () => {
