@@ -14,6 +14,7 @@ import { registerAuditRoutes } from "../modules/audit/audit.routes.ts";
 import { registerCrashReportRoutes } from "../modules/crash-report/crash-report.routes.ts";
 import { registerDeviceRoutes } from "../modules/devices/devices.routes.ts";
 import { registerConversationRoutes } from "../modules/conversations/conversations.routes.ts";
+import { registerOwnPasswordRoutes } from "../modules/users/own-password.routes.ts";
 import { registerRelayRoutes } from "../relay/gateway.ts";
 import { loadSession } from "./auth.ts";
 import { registerAccountPages } from "../console/account.tsx";
@@ -58,6 +59,7 @@ export function createHttpApp(ctx: AppContext): App {
   registerCallingRoutes(app, ctx);
   registerDeviceRoutes(app, ctx);
   registerConversationRoutes(app, ctx);
+  registerOwnPasswordRoutes(app, ctx);
   registerRelayRoutes(app, ctx);
   registerApiDocs(app, ctx);
   registerStaticAssets(app);

@@ -206,4 +206,29 @@ describe("accessibility", () => {
     await alice.keyboard.press("Enter");
     await log(bob).getByText("typed with the keyboard").waitFor();
   });
+
+  test("changing the password re-encrypts the vault: only the new one unlocks it", async () => {
+    const next = "Fresh-Battery-77";
+    await bob.getByRole("button", { name: "Settings" }).click();
+    const d = bob.getByRole("dialog");
+    await d.getByLabel("Current password").fill(PASSWORD);
+    await d.getByLabel("New password", { exact: true }).fill(next);
+    await d.getByLabel("New password again").fill("something else");
+    await d.getByRole("button", { name: "Change password" }).click();
+    await d.getByRole("alert").filter({ hasText: "differ" }).waitFor();
+    await d.getByLabel("New password again").fill(next);
+    await d.getByRole("button", { name: "Change password" }).click();
+    await d.getByText("Password changed.").waitFor();
+    await d.getByRole("button", { name: "Close" }).click();
+    await bob.getByRole("button", { name: "Lock" }).click();
+    await bob.getByLabel("Password").fill(PASSWORD);
+    await bob.getByRole("button", { name: "Unlock" }).click();
+    await bob.getByRole("alert").filter({ hasText: "does not open" }).waitFor();
+    await bob.getByLabel("Password").fill(next);
+    await bob.getByRole("button", { name: "Unlock" }).click();
+    await bob.getByRole("status").filter({ hasText: "Connected" }).waitFor();
+    await convButton(bob, /alice/).click();
+    await log(bob).getByText(/canary-/).waitFor();
+    expect(pageErrors(bob)).toEqual([]);
+  });
 });

@@ -155,6 +155,13 @@ export async function lock() {
   screen.value = "unlock";
 }
 
+/** Changes the account password on the server, then re-encrypts this device's vault under it. */
+export async function changePassword(current: string, next: string) {
+  await sdk().api.call("POST", "/api/client/v1/me/password", { currentPassword: current, newPassword: next });
+  await saveNow();
+  await vault!.rekey(next);
+}
+
 /** Removes this device's keys and history from the browser. */
 export async function forgetDevice() {
   await client?.close();

@@ -39,7 +39,7 @@ export class WrongPassword extends Error {}
 export class Vault {
   private constructor(
     private readonly db: IDBDatabase,
-    private readonly key: CryptoKey,
+    private key: CryptoKey,
     readonly username: string,
   ) {}
 
@@ -103,6 +103,27 @@ export class Vault {
     if (!rec) return undefined;
     const pt = await crypto.subtle.decrypt({ name: "AES-GCM", iv: rec.iv as Uint8Array<ArrayBuffer>, additionalData: new TextEncoder().encode(name) }, this.key, rec.ct);
     return JSON.parse(new TextDecoder().decode(pt)) as T;
+  }
+
+  /** Re-encrypts every record under a key from a new password (after the account's password changed). */
+  async rekey(newPassword: string): Promise<void> {
+    const names = (await req(this.db.transaction(STORE).objectStore(STORE).getAllKeys())).map(String).filter((n) => n !== META);
+    const values = await Promise.all(names.map((n) => this.get<unknown>(n)));
+    const salt = crypto.getRandomValues(new Uint8Array(16));
+    const key = await deriveKey(newPassword, salt, PBKDF2_ITERATIONS);
+    const seal = async (name: string, plain: Uint8Array) => {
+      const iv = crypto.getRandomValues(new Uint8Array(12));
+      return { iv, ct: await crypto.subtle.encrypt({ name: "AES-GCM", iv, additionalData: new TextEncoder().encode(name) }, key, plain as Uint8Array<ArrayBuffer>) };
+    };
+    const check = await seal(META, new TextEncoder().encode(CHECK));
+    const records = await Promise.all(names.map((n, i) => seal(n, new TextEncoder().encode(JSON.stringify(values[i])))));
+    // All encryption is done before the transaction opens: it must not wait on anything else.
+    const tx = this.db.transaction(STORE, "readwrite");
+    const store = tx.objectStore(STORE);
+    store.put({ salt, iterations: PBKDF2_ITERATIONS, check, username: this.username } satisfies Meta, META);
+    names.forEach((n, i) => store.put(records[i], n));
+    await new Promise((r, j) => ((tx.oncomplete = r), (tx.onerror = () => j(tx.error))));
+    this.key = key;
   }
 
   async delete(name: string): Promise<void> {

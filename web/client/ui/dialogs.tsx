@@ -6,6 +6,7 @@ import { useEffect, useState } from "preact/hooks";
 import { renderSVG } from "uqr";
 import {
   changeMembers,
+  changePassword,
   createGroupOrRoom,
   findUser,
   forgetDevice,
@@ -318,6 +319,7 @@ export function SettingsDialog(props: { onClose: () => void }) {
           </div>
         </section>
       )}
+      <PasswordForm />
       <section aria-labelledby="forget-title">
         <h3 id="forget-title">This browser</h3>
         <p>Your keys and messages are kept here encrypted under your password.</p>
@@ -333,5 +335,51 @@ export function SettingsDialog(props: { onClose: () => void }) {
       </section>
       <ErrorText error={error} />
     </Modal>
+  );
+}
+
+function PasswordForm() {
+  const { busy, error, run } = useAction();
+  const [done, setDone] = useState(false);
+  const [mismatch, setMismatch] = useState<string | null>(null);
+  async function submit(e: Event) {
+    e.preventDefault();
+    const form = e.currentTarget as HTMLFormElement;
+    const f = new FormData(form);
+    setDone(false);
+    setMismatch(null);
+    if (f.get("next") !== f.get("confirm")) return setMismatch("The new password and its confirmation differ.");
+    if (await run(() => changePassword(String(f.get("current")), String(f.get("next"))))) {
+      form.reset();
+      setDone(true);
+    }
+  }
+  return (
+    <section aria-labelledby="password-title">
+      <h3 id="password-title">Change password</h3>
+      <p>Where your security group allows it. This browser's vault is re-encrypted under the new password.</p>
+      <form onSubmit={submit}>
+        <input type="text" name="username" autoComplete="username" value={me.value?.username ?? ""} hidden readOnly />
+        <label class="field">
+          <span>Current password</span>
+          <input name="current" type="password" autoComplete="current-password" required />
+        </label>
+        <label class="field">
+          <span>New password</span>
+          <input name="next" type="password" autoComplete="new-password" required />
+        </label>
+        <label class="field">
+          <span>New password again</span>
+          <input name="confirm" type="password" autoComplete="new-password" required />
+        </label>
+        <ErrorText error={mismatch ?? error} />
+        {done && <p role="status">Password changed.</p>}
+        <div class="row">
+          <button type="submit" disabled={busy}>
+            Change password
+          </button>
+        </div>
+      </form>
+    </section>
   );
 }
