@@ -91,6 +91,7 @@ describe("local storage", () => {
     // A reload asks for the password; a wrong one is refused; the right one brings the history back.
     await bob.reload();
     await bob.getByRole("heading", { name: "Unlock Outpost" }).waitFor();
+    expect(await accessibilityProblems(bob)).toEqual([]);
     await bob.getByLabel("Password").fill("not-the-password");
     await bob.getByRole("button", { name: "Unlock" }).click();
     await bob.getByRole("alert").filter({ hasText: "does not open" }).waitFor();

@@ -296,16 +296,20 @@ export async function refreshConversations() {
   scheduleSave();
 }
 
+function dropConversation(id: string) {
+  conversations.value = conversations.value.filter((c) => c.id !== id);
+  messages.value = messages.value.filter((m) => m.conversationId !== id);
+  if (currentId.value === id) currentId.value = null;
+  scheduleSave();
+}
+
 export async function refreshConversation(id: string): Promise<Conversation | null> {
   let view;
   try {
     view = await sdk().conversation(id, 0);
   } catch (e) {
     if (e instanceof OutpostError && (e.status === 403 || e.status === 404)) {
-      conversations.value = conversations.value.filter((c) => c.id !== id);
-      messages.value = messages.value.filter((m) => m.conversationId !== id);
-      if (currentId.value === id) currentId.value = null;
-      scheduleSave();
+      dropConversation(id);
       return null;
     }
     throw e;
@@ -469,6 +473,13 @@ async function onMessage(m: ReceivedMessage) {
       return;
     default:
       if (m.type >= MessageType.createRoom && m.type <= MessageType.deleteRoom) {
+        // A room's deletion and this user's removal are announced before the server applies
+        // them, so reading the conversation again could still find it: the notice decides,
+        // when it comes from one of the room's moderators.
+        const ctl = (c?.control ?? {}) as Record<string, unknown>;
+        const byModerator = conv?.members.some((x) => x.userId === m.senderUserId && x.role === "moderator") ?? false;
+        const removesMe = m.type === MessageType.roomMembers && Array.isArray(ctl.deletedusers) && ctl.deletedusers.includes(me.value?.userId);
+        if (byModerator && (m.type === MessageType.deleteRoom || removesMe)) return dropConversation(m.conversationId);
         // Membership or settings changed: read the conversation again and say so in it.
         const view = await refreshConversation(m.conversationId);
         if (view) addMessage({ id: m.packetId, conversationId: m.conversationId, senderUserId: m.senderUserId, kind: "notice", text: describeControl(m.type, c, m.senderUserId), sentAt: m.sentAt, ttl: 0, bor: 0, status: "received" });
