@@ -100,6 +100,13 @@ describe("local storage", () => {
     await bob.getByRole("status").filter({ hasText: "Connected" }).waitFor();
     await convButton(bob, /alice/).click();
     await log(bob).getByText(canary).waitFor();
+    // A second tab of the same browser cannot run the same device at the same time.
+    const tab = await bob.context().newPage();
+    await tab.goto(h.world.server.url + "/");
+    await tab.getByLabel("Password").fill(PASSWORD);
+    await tab.getByRole("button", { name: "Unlock" }).click();
+    await tab.getByRole("alert").filter({ hasText: "already open in another tab" }).waitFor();
+    await tab.close();
     // Still one copy after the relay's redelivery from the saved cursor.
     expect(await log(bob).getByText(canary).count()).toBe(1);
     expect(await log(bob).locator(".msg", { hasText: canary }).getByRole("link", { name: "https://example.org/x" }).count()).toBe(1);

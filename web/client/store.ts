@@ -124,7 +124,26 @@ export async function boot() {
   return existing;
 }
 
+let holdingDeviceLock = false;
+
+/**
+ * One tab per browser runs the device: two would share one relay cursor and overwrite each
+ * other's vault. The lock is held until the page closes.
+ */
+async function claimDevice(): Promise<void> {
+  if (holdingDeviceLock || !navigator.locks) return;
+  const got = await new Promise<boolean>((resolve) => {
+    void navigator.locks.request("outpost-device", { ifAvailable: true }, (lock) => {
+      resolve(lock !== null);
+      return lock ? new Promise<void>(() => undefined) : undefined;
+    });
+  });
+  if (!got) throw new Error("Outpost is already open in another tab or window of this browser: use that one, or close it and try again.");
+  holdingDeviceLock = true;
+}
+
 export async function register(config: ClientConfig, username: string, password: string, syncCode?: string) {
+  await claimDevice();
   const c = await OutpostClient.register({ config, username, password, deviceName: browserName(), ...(syncCode ? { syncCode } : {}) });
   vault = await Vault.create(password, c.username);
   await vault.put("device", c.exportState());
@@ -132,6 +151,7 @@ export async function register(config: ClientConfig, username: string, password:
 }
 
 export async function unlock(password: string) {
+  await claimDevice();
   const v = await Vault.unlock(password);
   const state = await v.get<DeviceState>("device");
   if (!state) throw new Error("this device's keys are missing; sign in again");
