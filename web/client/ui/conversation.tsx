@@ -33,6 +33,9 @@ export function ConversationPane(props: { conversation: Conversation }) {
   const [dialog, setDialog] = useState<null | "settings" | "verify">(null);
   const list = messages.value.filter((m) => m.conversationId === c.id).sort((a, b) => a.sentAt - b.sentAt);
   const logRef = useRef<HTMLDivElement>(null);
+  const headingRef = useRef<HTMLHeadingElement>(null);
+  // Opening a conversation moves focus to its title (on phones the list that had focus is gone).
+  useEffect(() => headingRef.current?.focus(), [c.id]);
   useEffect(() => {
     const el = logRef.current;
     if (el) el.scrollTop = el.scrollHeight;
@@ -51,7 +54,7 @@ export function ConversationPane(props: { conversation: Conversation }) {
           ← Conversations
         </button>
         <div class="conv-name">
-          <h1 id="conv-title">{conversationTitle(c)}</h1>
+          <h1 id="conv-title" ref={headingRef} tabIndex={-1}>{conversationTitle(c)}</h1>
           <p class="muted">
             {c.kind === "direct" ? `Direct message${other && presence.value[other.userId] ? ` · ${presence.value[other.userId]}` : ""}` : `${c.kind === "room" ? "Room" : "Group"} · ${c.members.length} members`}
             {c.ttl > 0 && ` · expires after ${duration(c.ttl)}`}
