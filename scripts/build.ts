@@ -10,6 +10,7 @@ const outfile = process.env.OUTPOST_BUILD_OUT ?? join(root, "dist", "outpost");
 const target = process.env.OUTPOST_BUILD_TARGET;
 
 mkdirSync(join(root, "dist"), { recursive: true });
+await $`bun ${join(root, "scripts", "build-web.ts")}`.cwd(root);
 await $`bun ${join(root, "scripts", "embed-assets.ts")}`.cwd(root);
 await $`bun ${join(root, "scripts", "embed-migrations.ts")}`.cwd(root);
 

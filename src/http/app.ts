@@ -15,6 +15,7 @@ import { registerAuditRoutes } from "../modules/audit/audit.routes.ts";
 import { registerCrashReportRoutes } from "../modules/crash-report/crash-report.routes.ts";
 import { registerDeviceRoutes } from "../modules/devices/devices.routes.ts";
 import { registerConversationRoutes } from "../modules/conversations/conversations.routes.ts";
+import { registerOwnPasswordRoutes } from "../modules/users/own-password.routes.ts";
 import { registerRelayRoutes } from "../relay/gateway.ts";
 import { isChunkUpload, registerFileRoutes } from "../modules/files/files.routes.ts";
 import { loadSession } from "./auth.ts";
@@ -63,6 +64,7 @@ export function createHttpApp(ctx: AppContext): App {
   registerDeviceRoutes(app, ctx);
   registerConversationRoutes(app, ctx);
   registerCallRoutes(app, ctx);
+  registerOwnPasswordRoutes(app, ctx);
   registerRelayRoutes(app, ctx);
   registerFileRoutes(app, ctx);
   registerApiDocs(app, ctx);

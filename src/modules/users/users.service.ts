@@ -173,3 +173,20 @@ export async function signInUser(ctx: AppContext, networkId: string, username: s
 }
 
 const DUMMY_HASH = "$argon2id$v=19$m=65536,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$2VZ3fRkFrhJwWQK0DkH5Aw8Eo7Dd4bYjXu9J8S2T3Mk";
+
+/**
+ * A user changes their own password (clients): only where the security group allows it; the
+ * current password is checked like a sign-in (wrong ones count towards suspension) and the
+ * new one must meet the group's complexity rule.
+ */
+export async function changeOwnPassword(ctx: AppContext, networkId: string, userId: string, currentPassword: string, newPassword: string): Promise<void> {
+  const user = getUser(ctx, networkId, userId);
+  const group = getSecurityGroup(ctx, networkId, user.securityGroupId);
+  if (!group.settings.security.userCanChangePassword) throw new AppError("forbidden", "your security group does not let users change their password; ask a network administrator");
+  await signInUser(ctx, networkId, user.username, currentPassword);
+  if (newPassword === currentPassword) throw new AppError("validation_failed", "newPassword: must differ from the current password", [{ path: "newPassword", rule: "changed", message: "must differ from the current password" }]);
+  const rule = checkUserPassword(newPassword, group.settings.security.password);
+  if (rule) throw new AppError("validation_failed", `newPassword: ${rule}`, [{ path: "newPassword", rule: "password_policy", message: rule }]);
+  const passwordHash = await hashPassword(newPassword);
+  await ctx.writer.run(() => ctx.storage.writeDb.update(users).set({ passwordHash, updatedAt: new Date() }).where(eq(users.id, userId)).run());
+}

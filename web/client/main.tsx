@@ -1,0 +1,13 @@
+/** @jsxImportSource preact */
+// Entry point of the browser client: mounts the app and registers the service worker
+// that caches the app shell (never message data).
+import { render } from "preact";
+import "./app.css";
+import { App } from "./ui/app.tsx";
+import { boot } from "./store.ts";
+
+render(<App />, document.getElementById("app")!);
+void boot();
+if ("serviceWorker" in navigator && location.protocol !== "file:") {
+  navigator.serviceWorker.register("/sw.js", { scope: "/" }).catch(() => undefined);
+}

@@ -1,0 +1,615 @@
+// The client's state: one OutpostClient, the conversations and message history this
+// device keeps (sent and received), timers for expiration and burn-on-read, and the
+// encrypted vault they are saved to. The UI reads signals from here and calls actions.
+import { signal, computed } from "@preact/signals";
+import { OutpostClient, OutpostError, MessageType, extractLinks, type ClientConfig, type DeviceState, type ReceivedMessage, type LocationContent } from "../../src/client/index.ts";
+import { Vault } from "./vault.ts";
+
+export type MessageStatus = "sending" | "sent" | "failed" | "read" | "received";
+
+export interface LocalMessage {
+  id: string;
+  conversationId: string;
+  senderUserId: string;
+  kind: "text" | "location" | "notice";
+  text?: string;
+  links?: { url: string }[];
+  location?: LocationContent;
+  sentAt: number;
+  /** Effective expiration in seconds from sentAt (0: never). */
+  ttl: number;
+  /** Burn-on-read seconds from readAt (0: none). */
+  bor: number;
+  readAt?: number;
+  status: MessageStatus;
+  error?: string;
+  edited?: boolean;
+  starred?: boolean;
+}
+
+export interface Member {
+  userId: string;
+  role: "member" | "moderator";
+}
+
+export interface Conversation {
+  id: string;
+  kind: "direct" | "group" | "room";
+  title: string;
+  description: string;
+  ttl: number;
+  bor: number;
+  members: Member[];
+  unread: number;
+  pinned: boolean;
+  lastAt: number;
+}
+
+interface SavedData {
+  conversations: Conversation[];
+  messages: LocalMessage[];
+  usernames: Record<string, string>;
+}
+
+export type Screen = "loading" | "onboarding" | "unlock" | "main";
+
+export const screen = signal<Screen>("loading");
+export const me = signal<{ userId: string; username: string } | null>(null);
+export const connected = signal(false);
+export const conversations = signal<Conversation[]>([]);
+export const messages = signal<LocalMessage[]>([]);
+export const usernames = signal<Record<string, string>>({});
+export const currentId = signal<string | null>(null);
+export const typing = signal<Record<string, { userId: string; until: number }>>({});
+export const presence = signal<Record<string, string>>({});
+export const notice = signal<string | null>(null);
+export const clearNotice = () => (notice.value = null);
+export const now = signal(Date.now());
+export const policy = signal<OutpostClient["policy"]>(undefined);
+
+export const current = computed(() => conversations.value.find((c) => c.id === currentId.value) ?? null);
+export const sortedConversations = computed(() =>
+  [...conversations.value].sort((a, b) => Number(b.pinned) - Number(a.pinned) || b.lastAt - a.lastAt || a.title.localeCompare(b.title)),
+);
+
+let client: OutpostClient | null = null;
+let vault: Vault | null = null;
+const sealed = new Map<string, Uint8Array>();
+let saveTimer: ReturnType<typeof setTimeout> | undefined;
+let ticker: ReturnType<typeof setInterval> | undefined;
+
+export function sdk(): OutpostClient {
+  if (!client) throw new Error("not signed in");
+  return client;
+}
+
+export function nameOf(userId: string): string {
+  if (userId === me.value?.userId) return "You";
+  return usernames.value[userId] ?? "someone";
+}
+
+export function conversationTitle(c: Conversation): string {
+  if (c.kind !== "direct") return c.title || (c.kind === "room" ? "Untitled room" : c.members.filter((m) => m.userId !== me.value?.userId).map((m) => nameOf(m.userId)).join(", ") || "Group");
+  const other = c.members.find((m) => m.userId !== me.value?.userId);
+  return other ? nameOf(other.userId) : "Direct message";
+}
+
+/** Expiration as received: a packet's 0 means "the security group's maximum". */
+function effectiveTtl(ttl: number): number {
+  return ttl === 0 ? (client?.policy?.maxExpirationSeconds ?? 0) : ttl;
+}
+
+// ------------------------------------------------------------------ persistence
+
+function scheduleSave() {
+  if (saveTimer) return;
+  saveTimer = setTimeout(() => {
+    saveTimer = undefined;
+    void saveNow();
+  }, 250);
+}
+
+export async function saveNow() {
+  if (!vault || !client) return;
+  const data: SavedData = { conversations: conversations.value, messages: messages.value.filter((m) => m.status !== "sending"), usernames: usernames.value };
+  await vault.put("device", client.exportState());
+  await vault.put("data", data);
+}
+
+// ------------------------------------------------------------------ start-up
+
+export async function boot() {
+  const existing = await Vault.existing().catch(() => null);
+  screen.value = existing ? "unlock" : "onboarding";
+  return existing;
+}
+
+let holdingDeviceLock = false;
+
+/**
+ * One tab per browser runs the device: two would share one relay cursor and overwrite each
+ * other's vault. The lock is held until the page closes.
+ */
+async function claimDevice(): Promise<void> {
+  if (holdingDeviceLock || !navigator.locks) return;
+  const got = await new Promise<boolean>((resolve) => {
+    void navigator.locks.request("outpost-device", { ifAvailable: true }, (lock) => {
+      resolve(lock !== null);
+      return lock ? new Promise<void>(() => undefined) : undefined;
+    });
+  });
+  if (!got) throw new Error("Outpost is already open in another tab or window of this browser: use that one, or close it and try again.");
+  holdingDeviceLock = true;
+}
+
+export async function register(config: ClientConfig, username: string, password: string, syncCode?: string) {
+  await claimDevice();
+  const c = await OutpostClient.register({ config, username, password, deviceName: browserName(), ...(syncCode ? { syncCode } : {}) });
+  vault = await Vault.create(password, c.username);
+  await vault.put("device", c.exportState());
+  await start(c, { conversations: [], messages: [], usernames: {} });
+}
+
+export async function unlock(password: string) {
+  await claimDevice();
+  const v = await Vault.unlock(password);
+  const state = await v.get<DeviceState>("device");
+  if (!state) throw new Error("this device's keys are missing; sign in again");
+  vault = v;
+  const c = await OutpostClient.restore(state);
+  const data = (await v.get<SavedData>("data")) ?? { conversations: [], messages: [], usernames: {} };
+  await start(c, data);
+}
+
+export async function lock() {
+  await saveNow();
+  await client?.close();
+  vault?.close();
+  client = null;
+  vault = null;
+  clearInterval(ticker);
+  conversations.value = [];
+  messages.value = [];
+  currentId.value = null;
+  me.value = null;
+  screen.value = "unlock";
+}
+
+/** Changes the account password on the server, then re-encrypts this device's vault under it. */
+export async function changePassword(current: string, next: string) {
+  await sdk().api.call("POST", "/api/client/v1/me/password", { currentPassword: current, newPassword: next });
+  await saveNow();
+  await vault!.rekey(next);
+}
+
+/** Removes this device's keys and history from the browser. */
+export async function forgetDevice() {
+  await client?.close();
+  vault?.close();
+  client = null;
+  vault = null;
+  await Vault.erase();
+  location.hash = "";
+  location.reload();
+}
+
+function browserName() {
+  const ua = navigator.userAgent;
+  const b = /Firefox\//.test(ua) ? "Firefox" : /Edg\//.test(ua) ? "Edge" : /Chrom/.test(ua) ? "Chromium" : /Safari\//.test(ua) ? "Safari" : "Browser";
+  return `${b} (web)`;
+}
+
+async function start(c: OutpostClient, data: SavedData) {
+  client = c;
+  me.value = { userId: c.userId, username: c.username };
+  usernames.value = { ...data.usernames, [c.userId]: c.username };
+  conversations.value = data.conversations;
+  messages.value = data.messages;
+  policy.value = c.policy;
+  // In arrival order: a message of an unknown conversation waits for the conversation to be read.
+  let chain = Promise.resolve();
+  c.on("message", (e) => {
+    chain = chain.then(() => onMessage(e.message)).catch((err) => {
+      notice.value = `A message could not be shown: ${err instanceof Error ? err.message : String(err)}`;
+    });
+  });
+  c.on("connected", () => {
+    connected.value = true;
+    policy.value = c.policy;
+    announcePresence();
+  });
+  c.on("disconnected", () => (connected.value = false));
+  c.on("typing", (e) => (typing.value = { ...typing.value, [e.conversationId]: { userId: e.userId, until: Date.now() + 4000 } }));
+  c.on("presence", (e) => (presence.value = { ...presence.value, [e.userId]: e.status }));
+  c.on("receipt", (e) => {
+    const ids = new Set(e.packetIds);
+    update((m) => (ids.has(m.id) && m.senderUserId === c.userId ? { ...m, status: "read", readAt: m.readAt ?? Date.now() } : m));
+  });
+  c.on("expired", (e) => removeMessages((m) => m.id === e.packetId));
+  c.on("burned", (e) => removeMessages((m) => m.id === e.packetId));
+  ticker = setInterval(tick, 1000);
+  tick();
+  screen.value = "main";
+  await c.connect();
+  await refreshConversations();
+}
+
+/** Expiration and burn-on-read: removes due messages from the screen and from the vault. */
+function tick() {
+  const t = Date.now();
+  now.value = t;
+  removeMessages((m) => (m.ttl > 0 && m.sentAt + m.ttl * 1000 <= t) || (m.bor > 0 && m.readAt !== undefined && m.readAt + m.bor * 1000 <= t));
+  const ty = typing.value;
+  if (Object.values(ty).some((v) => v.until <= t)) typing.value = Object.fromEntries(Object.entries(ty).filter(([, v]) => v.until > t));
+}
+
+function removeMessages(pred: (m: LocalMessage) => boolean) {
+  const before = messages.value;
+  const after = before.filter((m) => !pred(m));
+  if (after.length !== before.length) {
+    messages.value = after;
+    scheduleSave();
+  }
+}
+
+function update(fn: (m: LocalMessage) => LocalMessage) {
+  messages.value = messages.value.map(fn);
+  scheduleSave();
+}
+
+function addMessage(m: LocalMessage) {
+  if (messages.value.some((x) => x.id === m.id)) return;
+  messages.value = [...messages.value, m];
+  const open = currentId.value === m.conversationId && document.visibilityState === "visible";
+  patchConversation(m.conversationId, (c) => ({ ...c, lastAt: Math.max(c.lastAt, m.sentAt), unread: m.senderUserId !== me.value?.userId && m.kind !== "notice" && !open ? c.unread + 1 : c.unread }));
+  if (open && m.senderUserId !== me.value?.userId) markRead(m.conversationId);
+  scheduleSave();
+}
+
+function patchConversation(id: string, fn: (c: Conversation) => Conversation) {
+  conversations.value = conversations.value.map((c) => (c.id === id ? fn(c) : c));
+}
+
+// ------------------------------------------------------------------ presence
+
+let myStatus: "available" | "busy" | "away" = "available";
+
+/** The relay passes presence only to users sharing a conversation at that moment: it is announced again on connecting and when a conversation appears. */
+function announcePresence() {
+  if (!client?.policy?.presence || !connected.value) return;
+  try {
+    client.setPresence(myStatus);
+  } catch {
+    /* presence is best effort */
+  }
+}
+
+export function setPresence(status: "available" | "busy" | "away") {
+  myStatus = status;
+  sdk().setPresence(status);
+}
+
+// ------------------------------------------------------------------ conversations
+
+async function learnNames(userIds: string[]) {
+  const missing = [...new Set(userIds)].filter((id) => !usernames.value[id]);
+  if (missing.length === 0) return;
+  const found = await sdk().lookupUsers({ userIds: missing });
+  usernames.value = { ...usernames.value, ...Object.fromEntries(found.map((u) => [u.userId, u.username])) };
+}
+
+export async function refreshConversations() {
+  const c = sdk();
+  const ids: string[] = [];
+  let after: string | undefined;
+  for (;;) {
+    const page = await c.listConversations({ limit: 200, ...(after ? { after } : {}) });
+    ids.push(...page.items.map((i) => i.id));
+    if (!page.next) break;
+    after = page.next;
+  }
+  const known = new Set(ids);
+  // Conversations this user no longer belongs to disappear with their history.
+  conversations.value = conversations.value.filter((x) => known.has(x.id));
+  messages.value = messages.value.filter((m) => known.has(m.conversationId));
+  for (const id of ids) await refreshConversation(id);
+  scheduleSave();
+}
+
+function dropConversation(id: string) {
+  conversations.value = conversations.value.filter((c) => c.id !== id);
+  messages.value = messages.value.filter((m) => m.conversationId !== id);
+  if (currentId.value === id) currentId.value = null;
+  scheduleSave();
+}
+
+export async function refreshConversation(id: string): Promise<Conversation | null> {
+  let view;
+  try {
+    view = await sdk().conversation(id, 0);
+  } catch (e) {
+    if (e instanceof OutpostError && (e.status === 403 || e.status === 404)) {
+      dropConversation(id);
+      return null;
+    }
+    throw e;
+  }
+  await learnNames(view.members.map((m) => m.userId));
+  const prev = conversations.value.find((c) => c.id === id);
+  const next: Conversation = {
+    id: view.id,
+    kind: view.kind,
+    title: view.title,
+    description: view.description,
+    ttl: view.ttl,
+    bor: view.bor,
+    members: view.members,
+    unread: prev?.unread ?? 0,
+    pinned: prev?.pinned ?? false,
+    lastAt: prev?.lastAt ?? 0,
+  };
+  conversations.value = prev ? conversations.value.map((c) => (c.id === id ? next : c)) : [...conversations.value, next];
+  if (!prev) announcePresence();
+  scheduleSave();
+  return next;
+}
+
+export async function findUser(username: string) {
+  const [u] = await sdk().lookupUsers({ usernames: [username.trim()] });
+  if (!u) throw new OutpostError("not_found", `nobody called "${username.trim()}" in this network`);
+  usernames.value = { ...usernames.value, [u.userId]: u.username };
+  return u;
+}
+
+export async function openDirect(username: string) {
+  const u = await findUser(username);
+  const view = await sdk().openDirect({ userId: u.userId });
+  await refreshConversation(view.id);
+  currentId.value = view.id;
+}
+
+export async function createGroupOrRoom(kind: "group" | "room", input: { title: string; description: string; members: string[]; ttl: number; bor: number }) {
+  const ids: string[] = [];
+  for (const name of input.members) ids.push((await findUser(name)).userId);
+  const opts = { ...(input.ttl ? { ttl: input.ttl } : {}), ...(input.bor ? { bor: input.bor } : {}) };
+  const view =
+    kind === "room"
+      ? await sdk().createRoom({ title: input.title, ...(input.description ? { description: input.description } : {}), memberIds: ids, ...opts })
+      : await sdk().createGroup(ids, { ...(input.title ? { title: input.title } : {}), ...opts });
+  await refreshConversation(view.id);
+  currentId.value = view.id;
+}
+
+export async function updateSettings(id: string, patch: { title?: string; description?: string; ttl?: number; bor?: number }) {
+  await sdk().updateConversation(id, patch);
+  await refreshConversation(id);
+}
+
+export async function changeMembers(id: string, change: { add?: string[]; remove?: string[]; moderators?: string[] }) {
+  await sdk().changeMembers(id, change);
+  await refreshConversation(id);
+}
+
+export async function leaveConversation(id: string, remove: boolean) {
+  if (remove) await sdk().deleteRoom(id);
+  else await sdk().leave(id);
+  conversations.value = conversations.value.filter((c) => c.id !== id);
+  messages.value = messages.value.filter((m) => m.conversationId !== id);
+  currentId.value = null;
+  scheduleSave();
+}
+
+export async function setPinned(id: string, pinned: boolean) {
+  patchConversation(id, (c) => ({ ...c, pinned }));
+  scheduleSave();
+  await sdk().pinConversation(id, pinned).catch(ignoreAlone);
+}
+
+/** Private properties go to the user's other devices; with none, there is nothing to tell. */
+function ignoreAlone(e: unknown) {
+  if (!(e instanceof OutpostError && e.code === "no_recipients")) throw e;
+}
+
+export function openConversation(id: string | null) {
+  currentId.value = id;
+  if (id) markRead(id);
+}
+
+export function markRead(id: string) {
+  const c = client;
+  if (!c) return;
+  const t = Date.now();
+  const unreadIds: string[] = [];
+  messages.value = messages.value.map((m) => {
+    if (m.conversationId !== id || m.senderUserId === c.userId || m.readAt !== undefined || m.kind === "notice") return m;
+    unreadIds.push(m.id);
+    return { ...m, readAt: t };
+  });
+  patchConversation(id, (x) => ({ ...x, unread: 0 }));
+  if (unreadIds.length) {
+    try {
+      c.markRead(id, unreadIds);
+    } catch {
+      /* receipts are best effort while offline */
+    }
+    scheduleSave();
+  }
+}
+
+// ------------------------------------------------------------------ receiving
+
+async function onMessage(m: ReceivedMessage) {
+  const c = m.content as Record<string, unknown> | null;
+  const conv = conversations.value.find((x) => x.id === m.conversationId);
+  if (!conv && m.type !== MessageType.deleteRoom && !(await refreshConversation(m.conversationId))) return;
+  switch (m.type) {
+    case MessageType.text:
+    case MessageType.location: {
+      const isText = m.type === MessageType.text;
+      addMessage({
+        id: m.packetId,
+        conversationId: m.conversationId,
+        senderUserId: m.senderUserId,
+        kind: isText ? "text" : "location",
+        ...(isText ? { text: String(c?.text ?? ""), links: extractLinks(String(c?.text ?? "")) } : { location: c as unknown as LocationContent }),
+        sentAt: m.sentAt,
+        ttl: effectiveTtl(m.ttl),
+        bor: m.bor,
+        status: m.senderUserId === me.value?.userId ? "sent" : "received",
+      });
+      return;
+    }
+    case MessageType.edit: {
+      const id = String(c?.originalmessageid ?? "");
+      update((x) =>
+        x.id === id && x.senderUserId === m.senderUserId
+          ? c?.type === "location"
+            ? { ...x, location: c.location as LocationContent, edited: true }
+            : { ...x, text: String(c?.text ?? ""), links: extractLinks(String(c?.text ?? "")), edited: true }
+          : x,
+      );
+      return;
+    }
+    case MessageType.deleteOrRecall: {
+      const id = String(c?.msgid ?? "");
+      removeMessages((x) => x.id === id && (c?.isrecall !== true || x.senderUserId === m.senderUserId));
+      return;
+    }
+    case MessageType.star: {
+      if (m.senderUserId !== me.value?.userId) return;
+      const attrs = (c?.attributes as { msgid: string; isstarred: boolean }[] | undefined) ?? [];
+      update((x) => {
+        const a = attrs.find((y) => y.msgid === x.id);
+        return a ? { ...x, starred: a.isstarred } : x;
+      });
+      return;
+    }
+    case MessageType.pin:
+      if (m.senderUserId === me.value?.userId) patchConversation(m.conversationId, (x) => ({ ...x, pinned: c?.pinned === true }));
+      scheduleSave();
+      return;
+    case MessageType.verification:
+      addMessage({ id: m.packetId, conversationId: m.conversationId, senderUserId: m.senderUserId, kind: "notice", text: `${nameOf(m.senderUserId)} asked to compare safety numbers`, sentAt: m.sentAt, ttl: effectiveTtl(m.ttl), bor: 0, status: "received" });
+      return;
+    default:
+      if (m.type >= MessageType.createRoom && m.type <= MessageType.deleteRoom) {
+        // A room's deletion and this user's removal are announced before the server applies
+        // them, so reading the conversation again could still find it: the notice decides,
+        // when it comes from one of the room's moderators.
+        const ctl = (c?.control ?? {}) as Record<string, unknown>;
+        const byModerator = conv?.members.some((x) => x.userId === m.senderUserId && x.role === "moderator") ?? false;
+        const removesMe = m.type === MessageType.roomMembers && Array.isArray(ctl.deletedusers) && ctl.deletedusers.includes(me.value?.userId);
+        if (byModerator && (m.type === MessageType.deleteRoom || removesMe)) return dropConversation(m.conversationId);
+        // Membership or settings changed: read the conversation again and say so in it.
+        const view = await refreshConversation(m.conversationId);
+        if (view) addMessage({ id: m.packetId, conversationId: m.conversationId, senderUserId: m.senderUserId, kind: "notice", text: describeControl(m.type, c, m.senderUserId), sentAt: m.sentAt, ttl: 0, bor: 0, status: "received" });
+      }
+  }
+}
+
+function describeControl(type: number, content: Record<string, unknown> | null, sender: string): string {
+  const who = nameOf(sender);
+  const ctl = (content?.control ?? {}) as Record<string, unknown>;
+  if (type === MessageType.createRoom) return `${who} created this conversation`;
+  if (type === MessageType.leaveRoom) return `${who} left`;
+  if (type === MessageType.deleteRoom) return `${who} deleted this room`;
+  if (type === MessageType.roomMembers) {
+    const parts: string[] = [];
+    const names = (v: unknown) => ((v as string[] | undefined) ?? []).map(nameOf).join(", ");
+    if ((ctl.addedusers as string[] | undefined)?.length) parts.push(`added ${names(ctl.addedusers)}`);
+    if ((ctl.deletedusers as string[] | undefined)?.length) parts.push(`removed ${names(ctl.deletedusers)}`);
+    if ((ctl.masters as string[] | undefined)?.length) parts.push(`made ${names(ctl.masters)} moderator`);
+    return `${who} ${parts.join("; ") || "changed the members"}`;
+  }
+  const changed = ["title", "description", "ttl", "bor"].filter((k) => k in ctl).map((k) => ({ title: "the title", description: "the description", ttl: "the expiration", bor: "burn-on-read" })[k]);
+  return `${who} changed ${changed.join(", ") || "the settings"}`;
+}
+
+// ------------------------------------------------------------------ sending
+
+const SEND_TIMEOUT_MS = 15_000;
+
+async function deliver(local: LocalMessage, type: 1000 | 8000, content: unknown) {
+  const c = sdk();
+  const conv = conversations.value.find((x) => x.id === local.conversationId);
+  let packetId = local.id;
+  try {
+    let packet = sealed.get(local.id);
+    if (!packet) {
+      const s = await c.seal(local.conversationId, type as never, content, { ...(conv?.ttl ? { ttl: conv.ttl } : {}), ...(conv?.bor ? { bor: conv.bor } : {}) });
+      packet = s.packet;
+      packetId = s.packetId;
+      sealed.set(packetId, packet);
+      messages.value = messages.value.map((m) => (m.id === local.id ? { ...m, id: packetId, status: "sending", ttl: effectiveTtl(conv?.ttl ?? 0), sentAt: Date.now() } : m));
+    } else {
+      update((m) => (m.id === packetId ? { ...m, status: "sending", error: undefined } : m));
+    }
+    const acked = c.sendPacket(packetId, packet).then(() => {
+      sealed.delete(packetId);
+      update((m) => (m.id === packetId && m.status !== "read" ? { ...m, status: "sent", error: undefined } : m));
+    });
+    const timeout = new Promise<never>((_, reject) => setTimeout(() => reject(new OutpostError("timeout", "not delivered yet: the server did not confirm it")), SEND_TIMEOUT_MS));
+    await Promise.race([acked, timeout]);
+  } catch (e) {
+    const msg = e instanceof Error ? e.message : String(e);
+    if (e instanceof OutpostError && e.code !== "timeout") sealed.delete(packetId);
+    update((m) => (m.id === packetId ? { ...m, status: "failed", error: msg } : m));
+  }
+}
+
+function newLocal(conversationId: string, kind: "text" | "location"): LocalMessage {
+  const conv = conversations.value.find((x) => x.id === conversationId);
+  return { id: `local-${crypto.randomUUID()}`, conversationId, senderUserId: me.value!.userId, kind, sentAt: Date.now(), ttl: effectiveTtl(conv?.ttl ?? 0), bor: conv?.bor ?? 0, status: "sending" };
+}
+
+export async function sendText(conversationId: string, text: string) {
+  const local: LocalMessage = { ...newLocal(conversationId, "text"), text, links: extractLinks(text) };
+  addMessage(local);
+  await deliver(local, 1000, { text, links: extractLinks(text) });
+}
+
+export async function sendLocation(conversationId: string, location: LocationContent) {
+  const local: LocalMessage = { ...newLocal(conversationId, "location"), location };
+  addMessage(local);
+  await deliver(local, 8000, location);
+}
+
+export async function retry(id: string) {
+  const m = messages.value.find((x) => x.id === id);
+  if (!m) return;
+  await deliver(m, m.kind === "location" ? 8000 : 1000, m.kind === "location" ? m.location : { text: m.text, links: m.links });
+}
+
+export async function editMessage(m: LocalMessage, text: string) {
+  await sdk().edit(m.conversationId, m.id, text);
+  update((x) => (x.id === m.id ? { ...x, text, links: extractLinks(text), edited: true } : x));
+}
+
+export async function deleteMessage(m: LocalMessage, recall: boolean) {
+  await sdk()
+    .deleteMessage(m.conversationId, m.id, { recall })
+    .catch(ignoreAlone);
+  removeMessages((x) => x.id === m.id);
+}
+
+export async function toggleStar(m: LocalMessage) {
+  update((x) => (x.id === m.id ? { ...x, starred: !m.starred } : x));
+  await sdk().star(m.conversationId, m.id, !m.starred).catch(ignoreAlone);
+}
+
+let lastTyping = 0;
+export function sendTyping(conversationId: string) {
+  if (Date.now() - lastTyping < 2500 || !connected.value) return;
+  lastTyping = Date.now();
+  try {
+    sdk().typing(conversationId);
+  } catch {
+    /* typing is best effort */
+  }
+}
+
+export function search(query: string): LocalMessage[] {
+  const q = query.trim().toLowerCase();
+  if (!q) return [];
+  return messages.value.filter((m) => m.kind !== "notice" && (m.text ?? "").toLowerCase().includes(q)).slice(-50);
+}
