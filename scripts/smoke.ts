@@ -53,6 +53,8 @@ const checks: [string, (r: Response, body: string) => boolean][] = [
   ["/api/openapi.json", (r, b) => r.status === 200 && JSON.parse(b).openapi === "3.1.0"],
   ["/api/docs", (r, b) => r.status === 200 && b.includes("/api/docs/scalar.js")],
   ["/api/docs/scalar.js", (r, b) => r.status === 200 && b.length > 100_000],
+  ["/", (r, b) => r.status === 200 && (r.headers.get("content-type") ?? "").includes("text/html") && /<script[^>]+src="\/app\//.test(b)],
+  ["/sign-in", (r, b) => r.status === 200 && b.includes("<form")],
 ];
 for (const [path, ok] of checks) {
   const r = await fetch(base + path);
@@ -88,4 +90,4 @@ if (!/"fingerprint":"([0-9A-F]{2}:){31}[0-9A-F]{2}"/.test(output)) fail("no cert
 tlsProc.kill("SIGTERM");
 if ((await tlsProc.exited) !== 0) fail("--tls auto: unclean exit");
 console.log("ok --tls auto: HTTPS with a generated certificate, fingerprint printed");
-console.log("smoke: 8 passed, 0 failed");
+console.log("smoke: 10 passed, 0 failed");

@@ -1,7 +1,7 @@
 // Client configuration intake: the one function every onboarding path (file upload,
 // deeplink, landing URL) goes through. It accepts the clear JSON form the SDK uses; the
 // password-protected form plugs in here once the server produces it.
-import type { ClientConfig } from "../../src/client/index.ts";
+import type { ClientConfig } from "../../src/client/api.ts";
 
 export class ConfigError extends Error {
   constructor(

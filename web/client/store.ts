@@ -2,7 +2,11 @@
 // device keeps (sent and received), timers for expiration and burn-on-read, and the
 // encrypted vault they are saved to. The UI reads signals from here and calls actions.
 import { signal, computed } from "@preact/signals";
-import { OutpostClient, OutpostError, MessageType, extractLinks, type ClientConfig, type DeviceState, type ReceivedMessage, type LocationContent } from "../../src/client/index.ts";
+// The SDK's modules are imported one by one: its index also exports the calls module,
+// whose werift participant is for Bun, not browsers (browsers use encoded transforms).
+import { OutpostClient, type DeviceState } from "../../src/client/client.ts";
+import { OutpostError, type ClientConfig } from "../../src/client/api.ts";
+import { MessageType, extractLinks, type ReceivedMessage, type LocationContent } from "../../src/client/messages.ts";
 import { Vault } from "./vault.ts";
 
 export type MessageStatus = "sending" | "sent" | "failed" | "read" | "received";

@@ -3,8 +3,7 @@
 // this browser as a device (a further device of the same user needs a sync code), and
 // the unlock screen for a device that already holds an encrypted vault.
 import { useEffect, useState } from "preact/hooks";
-import type { ClientConfig } from "../../../src/client/index.ts";
-import { OutpostError } from "../../../src/client/index.ts";
+import { OutpostError, type ClientConfig } from "../../../src/client/api.ts";
 import { configFromFragment, loadClientConfig, sameServer } from "../config.ts";
 import { forgetDevice, register, unlock } from "../store.ts";
 import { WrongPassword, Vault } from "../vault.ts";
