@@ -150,6 +150,29 @@ export class OutpostClient {
   private complianceOwner: DirectoryEntry | undefined;
   /** Prekeys claimed per recipient device at a time (senders of many messages raise it). */
   prekeyBatch = 4;
+  /**
+   * Optional consumer awaited for every verified message BEFORE the cursor moves past it and
+   * before its one-time prekey is forgotten (a retention writer acknowledges only what it
+   * stored, and a crash before that leaves the packet openable on redelivery). If it
+   * rejects, the cursor stays, the frames queued behind it are dropped and the client
+   * reconnects from its cursor, so the relay delivers them again.
+   */
+  deliveryHandler: ((message: ReceivedMessage) => Promise<void>) | undefined;
+  /** Awaited after new prekey secrets are kept and before they are published (persist state first). */
+  beforePrekeyUpload: ((state: DeviceState) => Promise<void>) | undefined;
+  /**
+   * Received frames waiting to be processed beyond which the client stops reading: it drops
+   * the connection and reconnects from its cursor once it has processed them, so a slow
+   * consumer keeps memory flat while the relay keeps the queue.
+   */
+  maxQueuedFrames = Number.POSITIVE_INFINITY;
+  private queuedFrames = 0;
+  /** The connection closed because the consumer fell behind or failed; frames still arriving on it are dropped. */
+  private throttledWs: WebSocket | undefined;
+  /** Connections opened so far; frames remember which one brought them. */
+  private connGen = 0;
+  /** The delivery handler failed on a frame of this connection: skip what it queued behind it (it comes again after the reconnect). */
+  private skipThroughGen = 0;
 
   private constructor(
     private readonly state: DeviceState,
@@ -275,6 +298,7 @@ export class OutpostClient {
       const ws = new WebSocket(url);
       ws.binaryType = "arraybuffer";
       this.ws = ws;
+      const gen = ++this.connGen;
       let settled = false;
       ws.onopen = () => ws.send(JSON.stringify({ t: "auth", device: this.state.deviceId, token: this.state.token, cursor: this.state.cursor }));
       ws.onmessage = (ev) => {
@@ -284,6 +308,8 @@ export class OutpostClient {
             this.policy = msg.policy as ClientPolicy;
             this.reconnectDelay = 100;
             settled = true;
+            // The relay resumes from the cursor we sent; confirm it so its own cursor catches up.
+            if (this.state.cursor > 0) ws.send(JSON.stringify({ t: "ack", seq: this.state.cursor }));
             resolve();
             this.emit({ type: "connected" });
             for (const p of this.pending.values()) ws.send(p.bytes as Uint8Array<ArrayBuffer>);
@@ -291,13 +317,26 @@ export class OutpostClient {
           }
           this.onControl(msg);
         } else {
+          if (this.throttledWs === ws) return; // delivered again after the reconnect
           const frame = new Uint8Array(ev.data as ArrayBuffer);
-          this.inbox = this.inbox.then(() => this.onDelivery(frame));
+          this.queuedFrames++;
+          this.inbox = this.inbox
+            .then(() => this.onDelivery(frame, gen))
+            .finally(() => {
+              this.queuedFrames--;
+              this.maybeResume();
+            });
+          if (this.queuedFrames > this.maxQueuedFrames) this.throttle(ws, "the client is behind: resuming from its cursor");
         }
       };
       ws.onclose = (ev) => {
         if (this.ws === ws) this.ws = undefined;
         this.emit({ type: "disconnected", code: ev.code, reason: ev.reason });
+        if (this.throttledWs === ws) {
+          this.ready = undefined;
+          this.maybeResume();
+          return;
+        }
         const fatal = ev.code === 4401 || ev.code === 4403 || ev.code === 4001;
         if (!settled) {
           settled = true;
@@ -321,6 +360,28 @@ export class OutpostClient {
       };
       ws.onerror = () => undefined;
     });
+  }
+
+  private throttle(ws: WebSocket, reason: string) {
+    if (this.throttledWs) return;
+    this.throttledWs = ws;
+    ws.close(1000, reason);
+  }
+
+  /** After a throttle: once the queue is empty and the old socket closed, reconnect from the cursor. */
+  private maybeResume() {
+    const old = this.throttledWs;
+    if (!old || this.queuedFrames > 0 || old.readyState !== WebSocket.CLOSED) return;
+    this.throttledWs = undefined;
+    if (!this.wantOpen) return;
+    const delay = this.reconnectDelay;
+    unref(
+      setTimeout(() => {
+        if (!this.wantOpen || this.ws) return;
+        this.ready = this.open();
+        this.ready.catch(() => undefined);
+      }, delay),
+    );
   }
 
   get connected(): boolean {
@@ -374,7 +435,8 @@ export class OutpostClient {
     }
   }
 
-  private async onDelivery(frame: Uint8Array) {
+  private async onDelivery(frame: Uint8Array, gen: number) {
+    if (gen <= this.skipThroughGen) return;
     if (frame.length < 8) return this.emit({ type: "error", code: "malformed", message: "delivery frame too short" });
     const view = new DataView(frame.buffer, frame.byteOffset, frame.byteLength);
     const seq = view.getUint32(0) * 2 ** 32 + view.getUint32(4);
@@ -388,13 +450,6 @@ export class OutpostClient {
         isReplay: (id) => this.seen.has(id),
       });
       const { header, payload } = opened;
-      this.remember(header.packetId);
-      const secret = this.prekeySecrets.get(opened.prekeyId);
-      if (secret?.kind === "one-time") {
-        this.prekeySecrets.delete(opened.prekeyId);
-        // A failed refill (server unreachable) is retried at the next packet that uses a prekey.
-        this.refillPrekeys().catch(() => undefined);
-      }
       const message: ReceivedMessage = {
         packetId: header.packetId,
         seq,
@@ -407,6 +462,25 @@ export class OutpostClient {
         ttl: header.ttl,
         bor: header.bor,
       };
+      if (this.deliveryHandler) {
+        try {
+          await this.deliveryHandler(message);
+        } catch (e) {
+          // Not consumed: keep the cursor and the prekey, and take everything after it again.
+          this.skipThroughGen = gen;
+          this.reconnectDelay = Math.min(this.reconnectDelay * 2, 2000);
+          if (this.ws && this.connGen === gen) this.throttle(this.ws, "the delivery handler failed: resuming from the cursor");
+          this.emit({ type: "error", code: "handler_failed", message: (e as Error).message, seq, packetId: header.packetId });
+          return;
+        }
+      }
+      this.remember(header.packetId);
+      const secret = this.prekeySecrets.get(opened.prekeyId);
+      if (secret?.kind === "one-time") {
+        this.prekeySecrets.delete(opened.prekeyId);
+        // A failed refill (server unreachable) is retried at the next packet that uses a prekey.
+        this.refillPrekeys().catch(() => undefined);
+      }
       this.apply(message);
       this.emit({ type: "message", message });
     } catch (e) {
@@ -548,6 +622,7 @@ export class OutpostClient {
     try {
       const { published, secrets } = await createPrekeys({ device: this.device, count: PREKEY_REFILL, lastResort: false });
       for (const s of secrets) this.prekeySecrets.set(s.id, { kind: s.kind, keyPair: s.keyPair });
+      if (this.beforePrekeyUpload) await this.beforePrekeyUpload(this.exportState());
       const r = await this.api.call<{ oneTime: number }>("POST", "/api/client/v1/prekeys", { prekeys: published.map(toBase64url) });
       return r.oneTime;
     } finally {

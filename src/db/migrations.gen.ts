@@ -3,9 +3,9 @@ export interface EmbeddedMigration { tag: string; folderMillis: number; bps: boo
 export const migrations: EmbeddedMigration[] = [
   {
     "tag": "0000_init",
-    "folderMillis": 1795695067315,
+    "folderMillis": 1795695369234,
     "bps": true,
-    "hash": "e7266df74433c55d3adad16c731ba2fb6885292b8fdd7097614bccb1250291f1",
+    "hash": "d3906218055a2795d64e9571fea3143a30fc93aa2e2c93ebeca87607a9d6f287",
     "sql": [
       "CREATE TABLE `heartbeat` (\n\t`id` integer PRIMARY KEY NOT NULL,\n\t`at` integer NOT NULL\n);\n",
       "\nCREATE TABLE `settings` (\n\t`key` text PRIMARY KEY NOT NULL,\n\t`value` text NOT NULL,\n\t`updated_at` integer NOT NULL\n);\n",
@@ -49,7 +49,8 @@ export const migrations: EmbeddedMigration[] = [
       "\nCREATE INDEX `packets_conversation_idx` ON `packets` (`conversation_id`,`seq`);",
       "\nCREATE TABLE `prekeys` (\n\t`device_id` text NOT NULL,\n\t`prekey_id` text NOT NULL,\n\t`kind` text NOT NULL,\n\t`signed` blob NOT NULL,\n\t`created_at` integer NOT NULL,\n\tPRIMARY KEY(`device_id`, `prekey_id`),\n\tFOREIGN KEY (`device_id`) REFERENCES `devices`(`id`) ON UPDATE no action ON DELETE cascade\n);\n",
       "\nCREATE INDEX `prekeys_device_kind_idx` ON `prekeys` (`device_id`,`kind`);",
-      "\nCREATE TABLE `user_root_keys` (\n\t`user_id` text PRIMARY KEY NOT NULL,\n\t`suite` text NOT NULL,\n\t`public_key` blob NOT NULL,\n\t`created_at` integer NOT NULL,\n\tFOREIGN KEY (`user_id`) REFERENCES `users`(`id`) ON UPDATE no action ON DELETE cascade\n);\n"
+      "\nCREATE TABLE `user_root_keys` (\n\t`user_id` text PRIMARY KEY NOT NULL,\n\t`suite` text NOT NULL,\n\t`public_key` blob NOT NULL,\n\t`created_at` integer NOT NULL,\n\tFOREIGN KEY (`user_id`) REFERENCES `users`(`id`) ON UPDATE no action ON DELETE cascade\n);\n",
+      "\nCREATE TABLE `compliance_writers` (\n\t`network_id` text PRIMARY KEY NOT NULL,\n\t`bot_user_id` text NOT NULL,\n\t`mode` text NOT NULL,\n\t`options` text NOT NULL,\n\t`paused` integer DEFAULT false NOT NULL,\n\t`created_at` integer NOT NULL,\n\t`updated_at` integer NOT NULL,\n\tFOREIGN KEY (`network_id`) REFERENCES `networks`(`id`) ON UPDATE no action ON DELETE cascade,\n\tFOREIGN KEY (`bot_user_id`) REFERENCES `users`(`id`) ON UPDATE no action ON DELETE cascade\n);\n"
     ]
   }
 ];

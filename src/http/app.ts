@@ -15,6 +15,7 @@ import { registerCrashReportRoutes } from "../modules/crash-report/crash-report.
 import { registerDeviceRoutes } from "../modules/devices/devices.routes.ts";
 import { registerConversationRoutes } from "../modules/conversations/conversations.routes.ts";
 import { registerRelayRoutes } from "../relay/gateway.ts";
+import { registerComplianceRoutes } from "../modules/compliance/compliance.routes.ts";
 import { loadSession } from "./auth.ts";
 import { registerAccountPages } from "../console/account.tsx";
 import { registerSuperConsole } from "../console/admin/routes.ts";
@@ -59,6 +60,7 @@ export function createHttpApp(ctx: AppContext): App {
   registerDeviceRoutes(app, ctx);
   registerConversationRoutes(app, ctx);
   registerRelayRoutes(app, ctx);
+  registerComplianceRoutes(app, ctx);
   registerApiDocs(app, ctx);
   registerStaticAssets(app);
 

@@ -238,3 +238,15 @@ CREATE TABLE `user_root_keys` (
 	`created_at` integer NOT NULL,
 	FOREIGN KEY (`user_id`) REFERENCES `users`(`id`) ON UPDATE no action ON DELETE cascade
 );
+--> statement-breakpoint
+CREATE TABLE `compliance_writers` (
+	`network_id` text PRIMARY KEY NOT NULL,
+	`bot_user_id` text NOT NULL,
+	`mode` text NOT NULL,
+	`options` text NOT NULL,
+	`paused` integer DEFAULT false NOT NULL,
+	`created_at` integer NOT NULL,
+	`updated_at` integer NOT NULL,
+	FOREIGN KEY (`network_id`) REFERENCES `networks`(`id`) ON UPDATE no action ON DELETE cascade,
+	FOREIGN KEY (`bot_user_id`) REFERENCES `users`(`id`) ON UPDATE no action ON DELETE cascade
+);
