@@ -225,10 +225,10 @@ export class ComplianceBot {
     const control = (typeof c.control === "object" && c.control !== null ? c.control : {}) as Record<string, unknown>;
     const rec = (type: number, content: unknown) => ({ ...withReceiver, type, content }) as ComplianceRecord;
     switch (m.type) {
-      case MessageType.text: {
-        const links = Array.isArray(c.links) ? c.links.map((l) => str((l as { url?: unknown })?.url)).filter((u): u is string => !!u) : undefined;
-        return rec(m.type, { text: str(c.text) ?? "", ...(links ? { links } : {}) });
-      }
+      case MessageType.text:
+        // Links are taken from the text by the format (the SDK's own list keeps sentence
+        // punctuation after a URL, so it is not copied).
+        return rec(m.type, { text: str(c.text) ?? "" });
       case MessageType.verification: {
         const kv = (c.keyverify ?? {}) as Record<string, unknown>;
         return rec(m.type, { kind: num(kv.msgtype) ?? 0, ...(str(kv.fingerprint) ? { verifiedKey: str(kv.fingerprint) } : {}) });

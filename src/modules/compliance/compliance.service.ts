@@ -245,7 +245,7 @@ export function deliveryFacts(ctx: AppContext, me: DevicePrincipal, fromSeq: num
     .innerJoin(packets, eq(packets.seq, packetWraps.seq))
     .innerJoin(devices, eq(devices.id, packets.senderDeviceId))
     .innerJoin(users, eq(users.id, devices.userId))
-    .innerJoin(conversations, eq(conversations.id, packets.conversationId))
+    .leftJoin(conversations, eq(conversations.id, packets.conversationId))
     .where(and(eq(packetWraps.deviceId, me.deviceId), gte(packetWraps.seq, fromSeq)))
     .orderBy(asc(packetWraps.seq))
     .limit(limit)
@@ -256,7 +256,9 @@ export function deliveryFacts(ctx: AppContext, me: DevicePrincipal, fromSeq: num
     let lp = previews.get(r.securityGroupId);
     if (lp === undefined) previews.set(r.securityGroupId, (lp = getSecurityGroup(ctx, me.networkId, r.securityGroupId).settings.messaging.linkPreviews));
     let other: string | null = null;
-    if (r.kind === "direct") {
+    // A deleted room's last packets (its 4005) outlive the conversation row.
+    const kind = r.kind ?? (r.conversationId.startsWith("S") ? "room" : r.conversationId.startsWith("G") ? "group" : "direct");
+    if (kind === "direct") {
       let members = others.get(r.conversationId);
       if (!members) others.set(r.conversationId, (members = db.select({ u: conversationMembers.userId }).from(conversationMembers).where(eq(conversationMembers.conversationId, r.conversationId)).all().map((m) => m.u)));
       other = members.find((u) => u !== r.userId) ?? r.userId;
@@ -268,7 +270,7 @@ export function deliveryFacts(ctx: AppContext, me: DevicePrincipal, fromSeq: num
       ttlSeconds: Math.max(0, Math.round((r.expiresAt - r.receivedAt) / 1000)),
       // Federated guests are not part of Outpost yet: every sender is a user of this network.
       sender: { userId: r.userId, username: r.username, type: "normal" as const, linkPreviews: lp },
-      conversation: { id: r.conversationId, kind: r.kind, otherMember: other },
+      conversation: { id: r.conversationId, kind, otherMember: other },
     };
   });
 }

@@ -1,0 +1,42 @@
+// Helpers for the retention end-to-end tests: read what the writer produced, and turn
+// run-specific values (ids, times, conversation ids) into stable placeholders.
+import { existsSync, readFileSync, readdirSync } from "node:fs";
+import { join } from "node:path";
+
+/** Every retention line in the folder, rotated files first (they sort in write order), then the current file. */
+export function readLines(messagesDir: string, prefix = "receivedMessages"): Record<string, unknown>[] {
+  if (!existsSync(messagesDir)) return [];
+  const names = readdirSync(messagesDir).filter((n) => n.startsWith(`${prefix}.`) && n.endsWith(".log"));
+  const rotated = names.filter((n) => n !== `${prefix}.log`).sort();
+  const files = [...rotated, ...(names.includes(`${prefix}.log`) ? [`${prefix}.log`] : [])];
+  const out: Record<string, unknown>[] = [];
+  for (const f of files) {
+    for (const line of readFileSync(join(messagesDir, f), "utf8").split("\n")) if (line) out.push(JSON.parse(line) as Record<string, unknown>);
+  }
+  return out;
+}
+
+export function rawLines(messagesDir: string, prefix = "receivedMessages"): string[] {
+  const p = join(messagesDir, `${prefix}.log`);
+  return existsSync(p) ? readFileSync(p, "utf8").split("\n").filter(Boolean) : [];
+}
+
+/**
+ * Replaces message ids (by first appearance: <m1>, <m2>…; ids referenced before they appear
+ * keep their number), conversation ids (<c1>…) and times with placeholders, keeping key order.
+ */
+export function normalise(lines: string[]): string[] {
+  const ids = new Map<string, string>();
+  const convs = new Map<string, string>();
+  const id = (v: string) => ids.get(v) ?? (ids.set(v, `<m${ids.size + 1}>`), ids.get(v)!);
+  const conv = (v: string) => convs.get(v) ?? (convs.set(v, `<c${convs.size + 1}>`), convs.get(v)!);
+  return lines.map((line) =>
+    line
+      .replace(/"(message_id|originalmessageid|msgid)":"([0-9a-f]{32})"/g, (_, k: string, v: string) => `"${k}":"${id(v)}"`)
+      .replace(/"vgroupid":"([0-9a-fSG][0-9a-f]{63})"/g, (_, v: string) => `"vgroupid":"${conv(v)}"`)
+      .replace(/"localfilename":"[^"]*\/(attachment_)\d{17}(_[^"]*)"/g, '"localfilename":"<attachments>/$1<stamp>$2"')
+      .replace(/"msg_ts":"\d+\.\d{6}"/g, '"msg_ts":"<ts>"')
+      .replace(/"time_iso":"[^"]+"/g, '"time_iso":"<iso>"')
+      .replace(/"(time|ttl|bor)":"\d{1,2}\/\d{1,2}\/\d{2} \d{1,2}:\d{2} [AP]M"/g, (_, k: string) => `"${k}":"<${k}>"`),
+  );
+}
