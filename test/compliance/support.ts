@@ -30,8 +30,10 @@ export function normalise(lines: string[]): string[] {
   const convs = new Map<string, string>();
   const id = (v: string) => ids.get(v) ?? (ids.set(v, `<m${ids.size + 1}>`), ids.get(v)!);
   const conv = (v: string) => convs.get(v) ?? (convs.set(v, `<c${convs.size + 1}>`), convs.get(v)!);
+  // Member lists follow the server's (random) user ids: sorted, so the golden file is stable.
+  const sortMembers = (line: string) => line.replace(/"(members|masters)":\[([^\]]*)\]/g, (_, k: string, v: string) => `"${k}":[${v.split(",").sort().join(",")}]`);
   return lines.map((line) =>
-    line
+    sortMembers(line)
       .replace(/"(message_id|originalmessageid|msgid)":"([0-9a-f]{32})"/g, (_, k: string, v: string) => `"${k}":"${id(v)}"`)
       .replace(/"vgroupid":"([0-9a-fSG][0-9a-f]{63})"/g, (_, v: string) => `"vgroupid":"${conv(v)}"`)
       .replace(/"localfilename":"[^"]*\/(attachment_)\d{17}(_[^"]*)"/g, '"localfilename":"<attachments>/$1<stamp>$2"')
