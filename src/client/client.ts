@@ -167,6 +167,10 @@ export class OutpostClient {
    */
   maxQueuedFrames = Number.POSITIVE_INFINITY;
   private queuedFrames = 0;
+  /** Messages handed to the delivery handler and not yet completed (at most maxHandling). */
+  private handling = 0;
+  maxHandling = 256;
+  private finalizing: Promise<void> = Promise.resolve();
   /** The connection closed because the consumer fell behind or failed; frames still arriving on it are dropped. */
   private throttledWs: WebSocket | undefined;
   /** Connections opened so far; frames remember which one brought them. */
@@ -371,7 +375,7 @@ export class OutpostClient {
   /** After a throttle: once the queue is empty and the old socket closed, reconnect from the cursor. */
   private maybeResume() {
     const old = this.throttledWs;
-    if (!old || this.queuedFrames > 0 || old.readyState !== WebSocket.CLOSED) return;
+    if (!old || this.queuedFrames > 0 || this.handling > 0 || old.readyState !== WebSocket.CLOSED) return;
     this.throttledWs = undefined;
     if (!this.wantOpen) return;
     const delay = this.reconnectDelay;
@@ -392,6 +396,7 @@ export class OutpostClient {
   async close(): Promise<void> {
     this.wantOpen = false;
     await this.inbox;
+    await this.finalizing;
     this.flushAck();
     const ws = this.ws;
     this.ready = undefined;
@@ -441,6 +446,9 @@ export class OutpostClient {
     const view = new DataView(frame.buffer, frame.byteOffset, frame.byteLength);
     const seq = view.getUint32(0) * 2 ** 32 + view.getUint32(4);
     const packet = frame.subarray(8);
+    /** Runs once this frame is done with, in delivery order: what it means, then the cursor. */
+    let complete: () => void;
+    let message: ReceivedMessage | undefined;
     try {
       const opened = await openPacket({
         packet,
@@ -450,7 +458,7 @@ export class OutpostClient {
         isReplay: (id) => this.seen.has(id),
       });
       const { header, payload } = opened;
-      const message: ReceivedMessage = {
+      const m: ReceivedMessage = (message = {
         packetId: header.packetId,
         seq,
         conversationId: header.conversationId,
@@ -461,35 +469,48 @@ export class OutpostClient {
         sentAt: header.sentAt,
         ttl: header.ttl,
         bor: header.bor,
-      };
-      if (this.deliveryHandler) {
-        try {
-          await this.deliveryHandler(message);
-        } catch (e) {
-          // Not consumed: keep the cursor and the prekey, and take everything after it again.
-          this.skipThroughGen = gen;
-          this.reconnectDelay = Math.min(this.reconnectDelay * 2, 2000);
-          if (this.ws && this.connGen === gen) this.throttle(this.ws, "the delivery handler failed: resuming from the cursor");
-          this.emit({ type: "error", code: "handler_failed", message: (e as Error).message, seq, packetId: header.packetId });
-          return;
+      });
+      complete = () => {
+        this.remember(header.packetId);
+        const secret = this.prekeySecrets.get(opened.prekeyId);
+        if (secret?.kind === "one-time") {
+          this.prekeySecrets.delete(opened.prekeyId);
+          // A failed refill (server unreachable) is retried at the next packet that uses a prekey.
+          this.refillPrekeys().catch(() => undefined);
         }
-      }
-      this.remember(header.packetId);
-      const secret = this.prekeySecrets.get(opened.prekeyId);
-      if (secret?.kind === "one-time") {
-        this.prekeySecrets.delete(opened.prekeyId);
-        // A failed refill (server unreachable) is retried at the next packet that uses a prekey.
-        this.refillPrekeys().catch(() => undefined);
-      }
-      this.apply(message);
-      this.emit({ type: "message", message });
+        this.apply(m);
+        this.emit({ type: "message", message: m });
+      };
     } catch (e) {
       // A replay is reported only after the header verified, so its packet id is genuine.
-      if (e instanceof PacketError && e.code === "replay") this.emit({ type: "duplicate", packetId: parsePacketEnvelope(packet).header.packetId, seq });
-      else this.emit({ type: "error", code: e instanceof PacketError ? e.code : "internal", message: (e as Error).message, seq });
+      complete = () => {
+        if (e instanceof PacketError && e.code === "replay") this.emit({ type: "duplicate", packetId: parsePacketEnvelope(packet).header.packetId, seq });
+        else this.emit({ type: "error", code: e instanceof PacketError ? e.code : "internal", message: (e as Error).message, seq });
+      };
     }
-    this.state.cursor = Math.max(this.state.cursor, seq);
-    this.scheduleAck();
+    const advance = () => {
+      complete();
+      this.state.cursor = Math.max(this.state.cursor, seq);
+      this.scheduleAck();
+    };
+    if (!this.deliveryHandler) return advance();
+    // With a handler, several messages are handed over at once (a writer batches their
+    // fsyncs) and each frame completes in order once its own handler and all before it resolved.
+    const handled = message ? this.deliveryHandler(message).then(() => null, (e: unknown) => (e instanceof Error ? e : new Error(String(e)))) : Promise.resolve(null);
+    this.handling++;
+    this.finalizing = this.finalizing.then(async () => {
+      const failure = await handled;
+      this.handling--;
+      queueMicrotask(() => this.maybeResume());
+      if (gen <= this.skipThroughGen) return; // an earlier frame failed: this one comes again
+      if (!failure) return advance();
+      // Not consumed: keep the cursor and the prekey, and take everything after it again.
+      this.skipThroughGen = gen;
+      this.reconnectDelay = Math.min(this.reconnectDelay * 2, 2000);
+      if (this.ws && this.connGen === gen) this.throttle(this.ws, "the delivery handler failed: resuming from the cursor");
+      this.emit({ type: "error", code: "handler_failed", message: failure.message, seq, packetId: message?.packetId });
+    });
+    if (this.handling >= this.maxHandling) await this.finalizing;
   }
 
   private remember(packetId: string) {

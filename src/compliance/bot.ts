@@ -83,6 +83,10 @@ export class ComplianceBot {
   private rejected = 0;
   private saveTimer: ReturnType<typeof setTimeout> | undefined;
   private metaCache = new Map<number, DeliveryMeta>();
+  private metaFetch: Promise<void> | undefined;
+  private metaFetchFrom = 0;
+  /** Settles when the previous message was handed to the writer (keeps accept() in delivery order). */
+  private order: Promise<void> = Promise.resolve();
   private usernames = new Map<string, string>();
   private closed = false;
   private readonly log: Logger | undefined;
@@ -152,13 +156,27 @@ export class ComplianceBot {
     saveBotState(this.opts.statePath, this.client.exportState());
   }
 
-  /** The delivery handler: resolves only once the record is durable (or can never be). */
+  /**
+   * The delivery handler: resolves only once the record is durable (or can never be). Several
+   * run at once so the writer can share fsyncs, but records reach accept() in delivery order:
+   * each waits for the one before it to be handed over (their lookups may finish out of order).
+   */
   private async retain(m: ReceivedMessage): Promise<void> {
     if (this.closed) throw new Error("the compliance bot is closing");
-    const meta = await this.metaFor(m);
-    const record = await this.toRecord(m, meta);
+    const recordP = this.metaFor(m).then((meta) => this.toRecord(m, meta));
+    recordP.catch(() => undefined);
+    const turn = this.order;
+    let handOver!: () => void;
+    this.order = new Promise<void>((r) => (handOver = r));
+    let accepted: Promise<unknown>;
     try {
-      await this.writer.accept(record);
+      await turn;
+      accepted = this.writer.accept(await recordP);
+    } finally {
+      handOver();
+    }
+    try {
+      await accepted;
     } catch (e) {
       if (!(e instanceof ComplianceRecordError)) throw e;
       // Waiting would stall retention for the whole network behind one malformed message.
@@ -176,17 +194,29 @@ export class ComplianceBot {
     (this.saveTimer as { unref?: () => void }).unref?.();
   }
 
-  /** Server receive time and sender facts, fetched for a run of queued packets at once. */
+  /** Server receive time and sender facts, fetched for a run of queued packets at once (one request in flight). */
   private async metaFor(m: ReceivedMessage): Promise<DeliveryMeta | undefined> {
-    let meta = this.metaCache.get(m.seq);
-    if (!meta) {
-      this.metaCache.clear();
-      const r = await this.client.api.call<{ items: DeliveryMeta[] }>("GET", `/api/client/v1/compliance/deliveries?fromSeq=${m.seq}&limit=512`);
-      for (const item of r.items) this.metaCache.set(item.seq, item);
-      meta = this.metaCache.get(m.seq);
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const meta = this.metaCache.get(m.seq);
+      if (meta) {
+        this.metaCache.delete(m.seq);
+        return meta.packetId === m.packetId ? meta : undefined;
+      }
+      if (!this.metaFetch || this.metaFetchFrom > m.seq) {
+        const from = m.seq;
+        this.metaFetchFrom = from;
+        this.metaFetch = this.client.api.call<{ items: DeliveryMeta[] }>("GET", `/api/client/v1/compliance/deliveries?fromSeq=${from}&limit=1000`).then((r) => {
+          // Bounded: older entries belong to packets already handled (or gone).
+          if (this.metaCache.size > 4000) this.metaCache.clear();
+          for (const item of r.items) this.metaCache.set(item.seq, item);
+        });
+        this.metaFetch.finally(() => {
+          if (this.metaFetchFrom === from) this.metaFetch = undefined;
+        }).catch(() => undefined);
+      }
+      await this.metaFetch;
     }
-    this.metaCache.delete(m.seq);
-    return meta?.packetId === m.packetId ? meta : undefined;
+    return undefined;
   }
 
   private async username(userId: string): Promise<string> {

@@ -42,3 +42,15 @@ export function normalise(lines: string[]): string[] {
       .replace(/"(time|ttl|bor)":"\d{1,2}\/\d{1,2}\/\d{2} \d{1,2}:\d{2} [AP]M"/g, (_, k: string) => `"${k}":"<${k}>"`),
   );
 }
+
+/** Lines in the current file plus rotated ones, counted without parsing (cheap enough to poll). */
+export function countLines(messagesDir: string, prefix = "receivedMessages"): number {
+  if (!existsSync(messagesDir)) return 0;
+  let n = 0;
+  for (const f of readdirSync(messagesDir)) {
+    if (!f.startsWith(`${prefix}.`) || !f.endsWith(".log")) continue;
+    const buf = readFileSync(join(messagesDir, f));
+    for (let i = buf.indexOf(10); i !== -1; i = buf.indexOf(10, i + 1)) n++;
+  }
+  return n;
+}
