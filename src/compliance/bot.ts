@@ -196,7 +196,9 @@ export class ComplianceBot {
 
   /** Server receive time and sender facts, fetched for a run of queued packets at once (one request in flight). */
   private async metaFor(m: ReceivedMessage): Promise<DeliveryMeta | undefined> {
-    for (let attempt = 0; attempt < 2; attempt++) {
+    for (let attempt = 0; attempt < 6; attempt++) {
+      // A fetch that started before this packet was committed cannot hold it: ask again.
+      if (attempt >= 2) await new Promise((r) => setTimeout(r, 10 * attempt));
       const meta = this.metaCache.get(m.seq);
       if (meta) {
         this.metaCache.delete(m.seq);
@@ -216,6 +218,7 @@ export class ComplianceBot {
       }
       await this.metaFetch;
     }
+    this.log?.warn({ seq: m.seq, packetId: m.packetId }, "no server facts for a delivered packet (expired?): the line uses the sender's clock");
     return undefined;
   }
 

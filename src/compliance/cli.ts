@@ -13,7 +13,7 @@ export const COMPLIANCE_USAGE = `outpost compliance <command> [options]
 Data retention: one compliance writer per network. Its bot is a device like any client,
 so every message of the network is encrypted to it too and it writes them, decrypted, as
 retention lines. Management commands call the REST API of --server with an API token
-($OUTPOST_API_TOKEN or --token-file FILE; permissions compliance.read / compliance.write).
+($OUTPOST_API_TOKEN or --token-file FILE; permissions networks.read / networks.write).
 
 Commands:
   add      --server URL --network ID [--username NAME] [--remote]

@@ -17,11 +17,10 @@ export class ComplianceSupervisor {
 
   constructor(private readonly ctx: AppContext) {}
 
-  /** Starts every configured local writer and registers the readiness check. */
+  /** Starts every configured local writer (the readiness check appears with the first one). */
   async startAll() {
     const { localWriterRows } = await import("../modules/compliance/compliance.service.ts");
     for (const row of localWriterRows(this.ctx)) if (!row.paused) this.start(row.networkId);
-    this.ctx.readiness.set("compliance", () => this.readiness());
   }
 
   readiness(): { ok: boolean; detail?: string } {
@@ -47,6 +46,7 @@ export class ComplianceSupervisor {
     if (this.stopped) return;
     let slot = this.slots.get(networkId);
     if (!slot) this.slots.set(networkId, (slot = { delayMs: 500 }));
+    if (!this.ctx.readiness.has("compliance")) this.ctx.readiness.set("compliance", () => this.readiness());
     if (slot.bot || slot.starting) return;
     const s = slot;
     s.starting = this.launch(networkId, s).finally(() => {
@@ -96,6 +96,8 @@ export class ComplianceSupervisor {
     const slot = this.slots.get(networkId);
     if (!slot) return;
     this.slots.delete(networkId);
+    // No writer left to report on (paused or deleted ones are not failures).
+    if (this.slots.size === 0) this.ctx.readiness.delete("compliance");
     if (slot.retry) clearTimeout(slot.retry);
     await slot.starting;
     await slot.bot?.close();

@@ -25,7 +25,7 @@ beforeAll(async () => {
   admin = new AdminClient(w.server.url);
   await admin.signInFirstTime("admin", w.server.firstAdminPassword!);
   token = (await createToken(w.server.ctx, systemActor, { label: "cli" })).token;
-  const role = await createRole(w.server.ctx, systemActor, { name: "Retention viewer", permissions: ["compliance.read"] });
+  const role = await createRole(w.server.ctx, systemActor, { name: "Retention viewer", permissions: ["networks.read"] });
   readOnlyToken = (await createToken(w.server.ctx, systemActor, { label: "viewer", roleId: role.id })).token;
 });
 afterAll(() => w.close());

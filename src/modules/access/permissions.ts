@@ -19,8 +19,6 @@ export const permissions = {
   "crashreport.read": "Download the crash report",
   "calling.read": "See the calling node's health, active calls and participants",
   "calling.write": "End active calls",
-  "compliance.read": "See compliance writers (data retention) and their health",
-  "compliance.write": "Create, pause, restart and delete compliance writers",
 } as const;
 
 export type Permission = keyof typeof permissions;

@@ -1,5 +1,6 @@
 // REST endpoints for data retention: administrators manage each network's compliance
-// writer (compliance.read / compliance.write); the compliance device itself claims its mark
+// writer (the networks.read / networks.write permissions: it is part of provisioning a
+// network); the compliance device itself claims its mark
 // and reads delivery facts through the client API.
 import { createRoute, z } from "@hono/zod-openapi";
 import type { AppContext } from "../../app/context.ts";
@@ -59,7 +60,7 @@ export function registerComplianceRoutes(app: App, ctx: AppContext) {
       path: "/api/v1/compliance/writers",
       tags: ["Compliance"],
       summary: "List compliance writers (one per network at most)",
-      ...guarded("compliance.read"),
+      ...guarded("networks.read"),
       request: { query: pageQuery },
       responses: { 200: { description: "a page of writers", ...json(z.object({ items: z.array(WriterSchema), total: z.number() })) }, ...errorResponses(400, 401, 403) },
     }),
@@ -72,7 +73,7 @@ export function registerComplianceRoutes(app: App, ctx: AppContext) {
       tags: ["Compliance"],
       summary: "Create the network's compliance writer and its bot",
       description: "Creates the bot user with a generated password (returned once, never again). A local writer is registered, marked as the network's compliance device and started by this server; from then on every packet into the network must carry a key wrap for it.",
-      ...guarded("compliance.write"),
+      ...guarded("networks.write"),
       request: { params: NetworkParam, body: { required: true, ...json(CreateWriter) } },
       responses: { 201: { description: "created", ...json(z.object({ writer: WriterSchema, username: z.string(), password: z.string() })) }, ...errorResponses(400, 401, 403, 404, 409) },
     }),
@@ -84,7 +85,7 @@ export function registerComplianceRoutes(app: App, ctx: AppContext) {
       path: "/api/v1/networks/{id}/compliance",
       tags: ["Compliance"],
       summary: "The network's compliance writer and its health",
-      ...guarded("compliance.read"),
+      ...guarded("networks.read"),
       request: { params: NetworkParam },
       responses: { 200: { description: "the writer", ...json(WriterSchema) }, ...errorResponses(401, 403, 404) },
     }),
@@ -101,7 +102,7 @@ export function registerComplianceRoutes(app: App, ctx: AppContext) {
         path: `/api/v1/networks/{id}/compliance/${action}`,
         tags: ["Compliance"],
         summary,
-        ...guarded("compliance.write"),
+        ...guarded("networks.write"),
         request: { params: NetworkParam },
         responses: { 200: { description: "done", ...json(WriterSchema) }, ...errorResponses(401, 403, 404, 409) },
       }),
@@ -120,7 +121,7 @@ export function registerComplianceRoutes(app: App, ctx: AppContext) {
       tags: ["Compliance"],
       summary: "Delete the writer and its bot",
       description: "Clients stop including the compliance device and the relay stops requiring it. Files already written stay.",
-      ...guarded("compliance.write"),
+      ...guarded("networks.write"),
       request: { params: NetworkParam },
       responses: { 204: { description: "deleted" }, ...errorResponses(401, 403, 404) },
     }),
