@@ -11,14 +11,18 @@ export function readLines(messagesDir: string, prefix = "receivedMessages"): Rec
   const files = [...rotated, ...(names.includes(`${prefix}.log`) ? [`${prefix}.log`] : [])];
   const out: Record<string, unknown>[] = [];
   for (const f of files) {
-    for (const line of readFileSync(join(messagesDir, f), "utf8").split("\n")) if (line) out.push(JSON.parse(line) as Record<string, unknown>);
+    const text = readFileSync(join(messagesDir, f), "utf8");
+    // Only whole lines: the writer may be appending while a test polls.
+    for (const line of text.slice(0, text.lastIndexOf("\n") + 1).split("\n")) if (line) out.push(JSON.parse(line) as Record<string, unknown>);
   }
   return out;
 }
 
 export function rawLines(messagesDir: string, prefix = "receivedMessages"): string[] {
   const p = join(messagesDir, `${prefix}.log`);
-  return existsSync(p) ? readFileSync(p, "utf8").split("\n").filter(Boolean) : [];
+  if (!existsSync(p)) return [];
+  const text = readFileSync(p, "utf8");
+  return text.slice(0, text.lastIndexOf("\n") + 1).split("\n").filter(Boolean);
 }
 
 /**
