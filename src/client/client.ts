@@ -820,17 +820,30 @@ export class OutpostClient {
   }
 
   async send(conversationId: string, type: MessageTypeCode, content: unknown, opts: SendOptions = {}): Promise<SendResult> {
-    const { packet, packetId } = await this.seal(conversationId, type, content, opts);
     try {
+      const { packet, packetId } = await this.seal(conversationId, type, content, opts);
       return await this.sendPacket(packetId, packet);
     } catch (e) {
-      // Our view of the members or their devices was stale (someone left or a device was
-      // reset): refresh both and seal once more for the current recipients.
-      if (!(e instanceof OutpostError) || e.code !== "unknown_recipient") throw e;
-      this.forgetConversation(conversationId);
+      if (!(e instanceof OutpostError)) throw e;
+      if (e.code === "unknown_recipient") {
+        // Our view of the members or their devices was stale (someone left or a device was
+        // reset), or the compliance device was removed: refresh all three and seal once more.
+        this.forgetConversation(conversationId);
+        await this.refreshPolicy();
+      } else if (e.code === "compliance_wrap_missing" || e.code === "compliance_unavailable") {
+        // Retention was turned on (or off) for the network since our policy was fetched.
+        await this.refreshPolicy();
+      } else throw e;
       const again = await this.seal(conversationId, type, content, opts);
       return this.sendPacket(again.packetId, again.packet);
     }
+  }
+
+  /** Fetches the security group's and network's current rules (the compliance device among them). */
+  async refreshPolicy(): Promise<ClientPolicy> {
+    const { policy } = await this.api.call<{ policy: ClientPolicy }>("GET", "/api/client/v1/me");
+    this.complianceOwner = undefined;
+    return (this.policy = policy);
   }
 
   private forgetConversation(conversationId: string) {

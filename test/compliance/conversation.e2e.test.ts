@@ -103,7 +103,13 @@ describe("compliance bot", () => {
     const policy = alice.policy!;
     alice.policy = { ...policy, complianceDeviceId: null };
     try {
-      await expect(alice.sendText(dm, "not retained")).rejects.toMatchObject({ code: "compliance_wrap_missing" });
+      // seal + sendPacket: the SDK's own send would refresh its policy and seal again.
+      const { packet, packetId } = await alice.seal(dm, MessageType.text, { text: "not retained" });
+      await expect(alice.sendPacket(packetId, packet)).rejects.toMatchObject({ code: "compliance_wrap_missing" });
+      // With a stale policy (retention turned on after it connected) send() recovers by itself.
+      const sent = await alice.sendText(dm, "retained after a policy refresh");
+      expect(alice.policy?.complianceDeviceId).toBe(policy.complianceDeviceId);
+      await until(() => lines().some((l) => l.includes(sent.packetId)), "the resent message is retained", 10_000);
     } finally {
       alice.policy = policy;
     }
@@ -115,9 +121,10 @@ describe("compliance bot", () => {
     expect(complianceSupervisor(w.server.ctx).status(w.networkId)).toBeUndefined();
     await expect(Promise.resolve().then(() => complianceWriterView(w.server.ctx, w.networkId))).rejects.toMatchObject({ code: "not_found" });
     const dm = (await alice.openDirect({ username: "bob" })).id;
-    // A client refreshes its policy at the next connection; here we apply the new one directly.
-    alice.policy = { ...alice.policy!, complianceDeviceId: null };
+    // alice still names the deleted device: her send refreshes the policy and goes out without it.
+    expect(alice.policy?.complianceDeviceId).not.toBeNull();
     const sent = await alice.sendText(dm, "after retention was turned off");
+    expect(alice.policy?.complianceDeviceId).toBeNull();
     expect(sent.duplicate).toBe(false);
     expect(lines().length).toBe(before);
     const bot = w.server.ctx.storage.readConns[0]!.query("select count(*) as n from users where username = 'compliancebot'").get() as { n: number };
