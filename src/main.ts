@@ -117,6 +117,18 @@ callingNodeUrl).`,
       return runClientCli(args);
     },
   },
+  compliance: {
+    summary: "data retention: add, list, pause, start, restart, delete compliance writers; run one on its own host",
+    usage: "outpost compliance <add|list|status|pause|start|restart|delete|run> ...\n\nRun \"outpost compliance help\" for every option.",
+    async run(args) {
+      const { runComplianceCli, COMPLIANCE_USAGE } = await import("./compliance/cli.ts");
+      if (args[0] === "help") {
+        process.stdout.write(COMPLIANCE_USAGE + "\n");
+        return 0;
+      }
+      return runComplianceCli(args);
+    },
+  },
   version: {
     summary: "print the version",
     usage: "outpost version",

@@ -17,4 +17,6 @@ export interface AppContext {
   version: string;
   /** Set when serving over TLS: the certificate's SHA-256 fingerprint (hex, colon-separated). */
   tlsFingerprint?: string;
+  /** This server's own base URL once it listens (local compliance bots connect to it like any client). */
+  selfUrl?: string;
 }

@@ -8,6 +8,7 @@ import { applyMigrations } from "../db/migrate.ts";
 import { createHttpApp } from "../http/app.ts";
 import { createLogger, type LogSetup } from "../log/logger.ts";
 import { startCalling } from "../calling/supervisor.ts";
+import { complianceSupervisor } from "../compliance/supervisor.ts";
 import { ensureFirstAdmin } from "../modules/admins/admins.service.ts";
 import { ensureBuiltInRole } from "../modules/access/roles.service.ts";
 import { relayWebSocketHandler, startRelay } from "../relay/gateway.ts";
@@ -75,6 +76,8 @@ export async function startServer(config: Config, opts: { log?: LogSetup } = {})
   const url = `${tls ? "https" : "http"}://${config.host.includes(":") ? `[${config.host}]` : config.host}:${server.port}`;
   const relay = startRelay(ctx);
   const fileSweeper = startFileSweeper(ctx);
+  ctx.selfUrl = url;
+  await complianceSupervisor(ctx).startAll();
   logger.info({ url, version }, "Outpost is ready");
 
   let stopping: Promise<void> | null = null;
@@ -86,6 +89,8 @@ export async function startServer(config: Config, opts: { log?: LogSetup } = {})
     stop(stopOpts = {}) {
       stopping ??= (async () => {
         logger.info("shutting down: no new connections, draining requests");
+        // Compliance bots first: they acknowledge only what they wrote, and close cleanly.
+        await complianceSupervisor(ctx).stopAll();
         relay.stop();
         fileSweeper.stop();
         const grace = stopOpts.graceMs ?? config.shutdownGraceMs;

@@ -160,6 +160,33 @@ export class OutpostClient {
   private complianceOwner: DirectoryEntry | undefined;
   /** Prekeys claimed per recipient device at a time (senders of many messages raise it). */
   prekeyBatch = 4;
+  /**
+   * Optional consumer awaited for every verified message BEFORE the cursor moves past it and
+   * before its one-time prekey is forgotten (a retention writer acknowledges only what it
+   * stored, and a crash before that leaves the packet openable on redelivery). If it
+   * rejects, the cursor stays, the frames queued behind it are dropped and the client
+   * reconnects from its cursor, so the relay delivers them again.
+   */
+  deliveryHandler: ((message: ReceivedMessage) => Promise<void>) | undefined;
+  /** Awaited after new prekey secrets are kept and before they are published (persist state first). */
+  beforePrekeyUpload: ((state: DeviceState) => Promise<void>) | undefined;
+  /**
+   * Received frames waiting to be processed beyond which the client stops reading: it drops
+   * the connection and reconnects from its cursor once it has processed them, so a slow
+   * consumer keeps memory flat while the relay keeps the queue.
+   */
+  maxQueuedFrames = Number.POSITIVE_INFINITY;
+  private queuedFrames = 0;
+  /** Messages handed to the delivery handler and not yet completed (at most maxHandling). */
+  private handling = 0;
+  maxHandling = 256;
+  private finalizing: Promise<void> = Promise.resolve();
+  /** The connection closed because the consumer fell behind or failed; frames still arriving on it are dropped. */
+  private throttledWs: WebSocket | undefined;
+  /** Connections opened so far; frames remember which one brought them. */
+  private connGen = 0;
+  /** The delivery handler failed on a frame of this connection: skip what it queued behind it (it comes again after the reconnect). */
+  private skipThroughGen = 0;
 
   private constructor(
     private readonly state: DeviceState,
@@ -285,6 +312,7 @@ export class OutpostClient {
       const ws = new WebSocket(url);
       ws.binaryType = "arraybuffer";
       this.ws = ws;
+      const gen = ++this.connGen;
       let settled = false;
       ws.onopen = () => ws.send(JSON.stringify({ t: "auth", device: this.state.deviceId, token: this.state.token, cursor: this.state.cursor }));
       ws.onmessage = (ev) => {
@@ -294,6 +322,8 @@ export class OutpostClient {
             this.policy = msg.policy as ClientPolicy;
             this.reconnectDelay = 100;
             settled = true;
+            // The relay resumes from the cursor we sent; confirm it so its own cursor catches up.
+            if (this.state.cursor > 0) ws.send(JSON.stringify({ t: "ack", seq: this.state.cursor }));
             resolve();
             this.emit({ type: "connected" });
             for (const p of this.pending.values()) ws.send(p.bytes as Uint8Array<ArrayBuffer>);
@@ -301,13 +331,26 @@ export class OutpostClient {
           }
           this.onControl(msg);
         } else {
+          if (this.throttledWs === ws) return; // delivered again after the reconnect
           const frame = new Uint8Array(ev.data as ArrayBuffer);
-          this.inbox = this.inbox.then(() => this.onDelivery(frame));
+          this.queuedFrames++;
+          this.inbox = this.inbox
+            .then(() => this.onDelivery(frame, gen))
+            .finally(() => {
+              this.queuedFrames--;
+              this.maybeResume();
+            });
+          if (this.queuedFrames > this.maxQueuedFrames) this.throttle(ws, "the client is behind: resuming from its cursor");
         }
       };
       ws.onclose = (ev) => {
         if (this.ws === ws) this.ws = undefined;
         this.emit({ type: "disconnected", code: ev.code, reason: ev.reason });
+        if (this.throttledWs === ws) {
+          this.ready = undefined;
+          this.maybeResume();
+          return;
+        }
         const fatal = ev.code === 4401 || ev.code === 4403 || ev.code === 4001;
         if (!settled) {
           settled = true;
@@ -333,6 +376,28 @@ export class OutpostClient {
     });
   }
 
+  private throttle(ws: WebSocket, reason: string) {
+    if (this.throttledWs) return;
+    this.throttledWs = ws;
+    ws.close(1000, reason);
+  }
+
+  /** After a throttle: once the queue is empty and the old socket closed, reconnect from the cursor. */
+  private maybeResume() {
+    const old = this.throttledWs;
+    if (!old || this.queuedFrames > 0 || this.handling > 0 || old.readyState !== WebSocket.CLOSED) return;
+    this.throttledWs = undefined;
+    if (!this.wantOpen) return;
+    const delay = this.reconnectDelay;
+    unref(
+      setTimeout(() => {
+        if (!this.wantOpen || this.ws) return;
+        this.ready = this.open();
+        this.ready.catch(() => undefined);
+      }, delay),
+    );
+  }
+
   get connected(): boolean {
     return this.ws?.readyState === WebSocket.OPEN;
   }
@@ -341,6 +406,7 @@ export class OutpostClient {
   async close(): Promise<void> {
     this.wantOpen = false;
     await this.inbox;
+    await this.finalizing;
     this.flushAck();
     const ws = this.ws;
     this.ready = undefined;
@@ -386,11 +452,15 @@ export class OutpostClient {
     }
   }
 
-  private async onDelivery(frame: Uint8Array) {
+  private async onDelivery(frame: Uint8Array, gen: number) {
+    if (gen <= this.skipThroughGen) return;
     if (frame.length < 8) return this.emit({ type: "error", code: "malformed", message: "delivery frame too short" });
     const view = new DataView(frame.buffer, frame.byteOffset, frame.byteLength);
     const seq = view.getUint32(0) * 2 ** 32 + view.getUint32(4);
     const packet = frame.subarray(8);
+    /** Runs once this frame is done with, in delivery order: what it means, then the cursor. */
+    let complete: () => void;
+    let message: ReceivedMessage | undefined;
     try {
       const opened = await openPacket({
         packet,
@@ -400,14 +470,7 @@ export class OutpostClient {
         isReplay: (id) => this.seen.has(id),
       });
       const { header, payload } = opened;
-      this.remember(header.packetId);
-      const secret = this.prekeySecrets.get(opened.prekeyId);
-      if (secret?.kind === "one-time") {
-        this.prekeySecrets.delete(opened.prekeyId);
-        // A failed refill (server unreachable) is retried at the next packet that uses a prekey.
-        this.refillPrekeys().catch(() => undefined);
-      }
-      const message: ReceivedMessage = {
+      const m: ReceivedMessage = (message = {
         packetId: header.packetId,
         seq,
         conversationId: header.conversationId,
@@ -418,16 +481,48 @@ export class OutpostClient {
         sentAt: header.sentAt,
         ttl: header.ttl,
         bor: header.bor,
+      });
+      complete = () => {
+        this.remember(header.packetId);
+        const secret = this.prekeySecrets.get(opened.prekeyId);
+        if (secret?.kind === "one-time") {
+          this.prekeySecrets.delete(opened.prekeyId);
+          // A failed refill (server unreachable) is retried at the next packet that uses a prekey.
+          this.refillPrekeys().catch(() => undefined);
+        }
+        this.apply(m);
+        this.emit({ type: "message", message: m });
       };
-      this.apply(message);
-      this.emit({ type: "message", message });
     } catch (e) {
       // A replay is reported only after the header verified, so its packet id is genuine.
-      if (e instanceof PacketError && e.code === "replay") this.emit({ type: "duplicate", packetId: parsePacketEnvelope(packet).header.packetId, seq });
-      else this.emit({ type: "error", code: e instanceof PacketError ? e.code : "internal", message: (e as Error).message, seq });
+      complete = () => {
+        if (e instanceof PacketError && e.code === "replay") this.emit({ type: "duplicate", packetId: parsePacketEnvelope(packet).header.packetId, seq });
+        else this.emit({ type: "error", code: e instanceof PacketError ? e.code : "internal", message: (e as Error).message, seq });
+      };
     }
-    this.state.cursor = Math.max(this.state.cursor, seq);
-    this.scheduleAck();
+    const advance = () => {
+      complete();
+      this.state.cursor = Math.max(this.state.cursor, seq);
+      this.scheduleAck();
+    };
+    if (!this.deliveryHandler) return advance();
+    // With a handler, several messages are handed over at once (a writer batches their
+    // fsyncs) and each frame completes in order once its own handler and all before it resolved.
+    const handled = message ? this.deliveryHandler(message).then(() => null, (e: unknown) => (e instanceof Error ? e : new Error(String(e)))) : Promise.resolve(null);
+    this.handling++;
+    this.finalizing = this.finalizing.then(async () => {
+      const failure = await handled;
+      this.handling--;
+      queueMicrotask(() => this.maybeResume());
+      if (gen <= this.skipThroughGen) return; // an earlier frame failed: this one comes again
+      if (!failure) return advance();
+      // Not consumed: keep the cursor and the prekey, and take everything after it again.
+      this.skipThroughGen = gen;
+      this.reconnectDelay = Math.min(this.reconnectDelay * 2, 2000);
+      if (this.ws && this.connGen === gen) this.throttle(this.ws, "the delivery handler failed: resuming from the cursor");
+      this.emit({ type: "error", code: "handler_failed", message: failure.message, seq, packetId: message?.packetId });
+    });
+    if (this.handling >= this.maxHandling) await this.finalizing;
   }
 
   private remember(packetId: string) {
@@ -560,6 +655,7 @@ export class OutpostClient {
     try {
       const { published, secrets } = await createPrekeys({ device: this.device, count: PREKEY_REFILL, lastResort: false });
       for (const s of secrets) this.prekeySecrets.set(s.id, { kind: s.kind, keyPair: s.keyPair });
+      if (this.beforePrekeyUpload) await this.beforePrekeyUpload(this.exportState());
       const r = await this.api.call<{ oneTime: number }>("POST", "/api/client/v1/prekeys", { prekeys: published.map(toBase64url) });
       return r.oneTime;
     } finally {
@@ -736,17 +832,30 @@ export class OutpostClient {
   }
 
   async send(conversationId: string, type: MessageTypeCode, content: unknown, opts: SendOptions = {}): Promise<SendResult> {
-    const { packet, packetId } = await this.seal(conversationId, type, content, opts);
     try {
+      const { packet, packetId } = await this.seal(conversationId, type, content, opts);
       return await this.sendPacket(packetId, packet);
     } catch (e) {
-      // Our view of the members or their devices was stale (someone joined or left, a device
-      // was added or reset): refresh both and seal once more for the current recipients.
-      if (!(e instanceof OutpostError) || (e.code !== "unknown_recipient" && e.code !== "missing_recipients")) throw e;
-      this.forgetConversation(conversationId);
+      if (!(e instanceof OutpostError)) throw e;
+      if (e.code === "unknown_recipient" || e.code === "missing_recipients") {
+        // Our view of the members or their devices was stale (someone joined or left, a device
+        // was added or reset), or the compliance device was removed: refresh and seal once more.
+        this.forgetConversation(conversationId);
+        await this.refreshPolicy();
+      } else if (e.code === "compliance_wrap_missing" || e.code === "compliance_unavailable") {
+        // Retention was turned on (or off) for the network since our policy was fetched.
+        await this.refreshPolicy();
+      } else throw e;
       const again = await this.seal(conversationId, type, content, opts);
       return this.sendPacket(again.packetId, again.packet);
     }
+  }
+
+  /** Fetches the security group's and network's current rules (the compliance device among them). */
+  async refreshPolicy(): Promise<ClientPolicy> {
+    const { policy } = await this.api.call<{ policy: ClientPolicy }>("GET", "/api/client/v1/me");
+    this.complianceOwner = undefined;
+    return (this.policy = policy);
   }
 
   private forgetConversation(conversationId: string) {

@@ -3,9 +3,9 @@ export interface EmbeddedMigration { tag: string; folderMillis: number; bps: boo
 export const migrations: EmbeddedMigration[] = [
   {
     "tag": "0000_init",
-    "folderMillis": 1795697091806,
+    "folderMillis": 1795697560733,
     "bps": true,
-    "hash": "90d386ffee27bdd200eb57e6370a892d802e92e3528d3b134d052615f74325f6",
+    "hash": "13e6610fdf1a5482672f9af1c61996c419aab418e17062f8b40a1b5023317bc4",
     "sql": [
       "CREATE TABLE `heartbeat` (\n\t`id` integer PRIMARY KEY NOT NULL,\n\t`at` integer NOT NULL\n);\n",
       "\nCREATE TABLE `settings` (\n\t`key` text PRIMARY KEY NOT NULL,\n\t`value` text NOT NULL,\n\t`updated_at` integer NOT NULL\n);\n",
@@ -58,7 +58,8 @@ export const migrations: EmbeddedMigration[] = [
       "\nCREATE INDEX `files_state_touched_idx` ON `files` (`state`,`touched_at`);",
       "\nCREATE TABLE `room_file_entries` (\n\t`id` text PRIMARY KEY NOT NULL,\n\t`room_id` text NOT NULL,\n\t`parent_id` text DEFAULT '' NOT NULL,\n\t`kind` text NOT NULL,\n\t`name` text NOT NULL,\n\t`file_id` text,\n\t`size` integer DEFAULT 0 NOT NULL,\n\t`created_by` text NOT NULL,\n\t`created_at` integer NOT NULL,\n\t`updated_at` integer NOT NULL,\n\tFOREIGN KEY (`file_id`) REFERENCES `files`(`id`) ON UPDATE no action ON DELETE cascade\n);\n",
       "\nCREATE UNIQUE INDEX `room_file_entries_name_uq` ON `room_file_entries` (`room_id`,`parent_id`,`name`);",
-      "\nCREATE INDEX `room_file_entries_file_idx` ON `room_file_entries` (`file_id`);"
+      "\nCREATE INDEX `room_file_entries_file_idx` ON `room_file_entries` (`file_id`);",
+      "\nCREATE TABLE `compliance_writers` (\n\t`network_id` text PRIMARY KEY NOT NULL,\n\t`bot_user_id` text NOT NULL,\n\t`mode` text NOT NULL,\n\t`options` text NOT NULL,\n\t`paused` integer DEFAULT false NOT NULL,\n\t`created_at` integer NOT NULL,\n\t`updated_at` integer NOT NULL,\n\tFOREIGN KEY (`network_id`) REFERENCES `networks`(`id`) ON UPDATE no action ON DELETE cascade,\n\tFOREIGN KEY (`bot_user_id`) REFERENCES `users`(`id`) ON UPDATE no action ON DELETE cascade\n);\n"
     ]
   }
 ];

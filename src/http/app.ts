@@ -18,6 +18,7 @@ import { registerConversationRoutes } from "../modules/conversations/conversatio
 import { registerOwnPasswordRoutes } from "../modules/users/own-password.routes.ts";
 import { registerRelayRoutes } from "../relay/gateway.ts";
 import { isChunkUpload, registerFileRoutes } from "../modules/files/files.routes.ts";
+import { registerComplianceRoutes } from "../modules/compliance/compliance.routes.ts";
 import { loadSession } from "./auth.ts";
 import { registerAccountPages } from "../console/account.tsx";
 import { registerSuperConsole } from "../console/admin/routes.ts";
@@ -67,6 +68,7 @@ export function createHttpApp(ctx: AppContext): App {
   registerOwnPasswordRoutes(app, ctx);
   registerRelayRoutes(app, ctx);
   registerFileRoutes(app, ctx);
+  registerComplianceRoutes(app, ctx);
   registerApiDocs(app, ctx);
   registerStaticAssets(app);
 

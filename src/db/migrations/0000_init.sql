@@ -292,4 +292,15 @@ CREATE TABLE `room_file_entries` (
 );
 --> statement-breakpoint
 CREATE UNIQUE INDEX `room_file_entries_name_uq` ON `room_file_entries` (`room_id`,`parent_id`,`name`);--> statement-breakpoint
-CREATE INDEX `room_file_entries_file_idx` ON `room_file_entries` (`file_id`);
+CREATE INDEX `room_file_entries_file_idx` ON `room_file_entries` (`file_id`);--> statement-breakpoint
+CREATE TABLE `compliance_writers` (
+	`network_id` text PRIMARY KEY NOT NULL,
+	`bot_user_id` text NOT NULL,
+	`mode` text NOT NULL,
+	`options` text NOT NULL,
+	`paused` integer DEFAULT false NOT NULL,
+	`created_at` integer NOT NULL,
+	`updated_at` integer NOT NULL,
+	FOREIGN KEY (`network_id`) REFERENCES `networks`(`id`) ON UPDATE no action ON DELETE cascade,
+	FOREIGN KEY (`bot_user_id`) REFERENCES `users`(`id`) ON UPDATE no action ON DELETE cascade
+);

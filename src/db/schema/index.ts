@@ -6,3 +6,4 @@ export * from "./tokens.ts";
 export * from "./audit.ts";
 export * from "./messaging.ts";
 export * from "./files.ts";
+export * from "./compliance.ts";
