@@ -3,9 +3,9 @@ export interface EmbeddedMigration { tag: string; folderMillis: number; bps: boo
 export const migrations: EmbeddedMigration[] = [
   {
     "tag": "0000_init",
-    "folderMillis": 1795695067315,
+    "folderMillis": 1795695287108,
     "bps": true,
-    "hash": "e7266df74433c55d3adad16c731ba2fb6885292b8fdd7097614bccb1250291f1",
+    "hash": "edf76a9b9bb29105b376b56eb922e6248212df79ff56d0ffedcf2a4fe50969b2",
     "sql": [
       "CREATE TABLE `heartbeat` (\n\t`id` integer PRIMARY KEY NOT NULL,\n\t`at` integer NOT NULL\n);\n",
       "\nCREATE TABLE `settings` (\n\t`key` text PRIMARY KEY NOT NULL,\n\t`value` text NOT NULL,\n\t`updated_at` integer NOT NULL\n);\n",
@@ -49,7 +49,18 @@ export const migrations: EmbeddedMigration[] = [
       "\nCREATE INDEX `packets_conversation_idx` ON `packets` (`conversation_id`,`seq`);",
       "\nCREATE TABLE `prekeys` (\n\t`device_id` text NOT NULL,\n\t`prekey_id` text NOT NULL,\n\t`kind` text NOT NULL,\n\t`signed` blob NOT NULL,\n\t`created_at` integer NOT NULL,\n\tPRIMARY KEY(`device_id`, `prekey_id`),\n\tFOREIGN KEY (`device_id`) REFERENCES `devices`(`id`) ON UPDATE no action ON DELETE cascade\n);\n",
       "\nCREATE INDEX `prekeys_device_kind_idx` ON `prekeys` (`device_id`,`kind`);",
-      "\nCREATE TABLE `user_root_keys` (\n\t`user_id` text PRIMARY KEY NOT NULL,\n\t`suite` text NOT NULL,\n\t`public_key` blob NOT NULL,\n\t`created_at` integer NOT NULL,\n\tFOREIGN KEY (`user_id`) REFERENCES `users`(`id`) ON UPDATE no action ON DELETE cascade\n);\n"
+      "\nCREATE TABLE `user_root_keys` (\n\t`user_id` text PRIMARY KEY NOT NULL,\n\t`suite` text NOT NULL,\n\t`public_key` blob NOT NULL,\n\t`created_at` integer NOT NULL,\n\tFOREIGN KEY (`user_id`) REFERENCES `users`(`id`) ON UPDATE no action ON DELETE cascade\n);\n",
+      "\nCREATE TABLE `client_configs` (\n\t`id` text PRIMARY KEY NOT NULL,\n\t`network_id` text NOT NULL,\n\t`security_group_id` text NOT NULL,\n\t`name` text NOT NULL,\n\t`file` text NOT NULL,\n\t`pin_certificates` integer DEFAULT false NOT NULL,\n\t`public_id` text NOT NULL,\n\t`expires_at` integer NOT NULL,\n\t`expired_at` integer,\n\t`created_at` integer NOT NULL,\n\tFOREIGN KEY (`network_id`) REFERENCES `networks`(`id`) ON UPDATE no action ON DELETE cascade,\n\tFOREIGN KEY (`security_group_id`) REFERENCES `security_groups`(`id`) ON UPDATE no action ON DELETE cascade\n);\n",
+      "\nCREATE UNIQUE INDEX `client_configs_public_id_unique` ON `client_configs` (`public_id`);",
+      "\nCREATE INDEX `client_configs_network_idx` ON `client_configs` (`network_id`);",
+      "\nCREATE TABLE `guest_blocks` (\n\t`network_id` text NOT NULL,\n\t`guest_user_id` text NOT NULL,\n\t`blocked_by` text,\n\t`created_at` integer NOT NULL,\n\tPRIMARY KEY(`network_id`, `guest_user_id`),\n\tFOREIGN KEY (`network_id`) REFERENCES `networks`(`id`) ON UPDATE no action ON DELETE cascade,\n\tFOREIGN KEY (`guest_user_id`) REFERENCES `users`(`id`) ON UPDATE no action ON DELETE cascade\n);\n",
+      "\nCREATE INDEX `guest_blocks_guest_idx` ON `guest_blocks` (`guest_user_id`);",
+      "\nCREATE TABLE `network_invitations` (\n\t`network_id` text NOT NULL,\n\t`admin_id` text NOT NULL,\n\t`invited_by` text,\n\t`created_at` integer NOT NULL,\n\tPRIMARY KEY(`network_id`, `admin_id`),\n\tFOREIGN KEY (`network_id`) REFERENCES `networks`(`id`) ON UPDATE no action ON DELETE cascade,\n\tFOREIGN KEY (`admin_id`) REFERENCES `administrators`(`id`) ON UPDATE no action ON DELETE cascade\n);\n",
+      "\nCREATE INDEX `network_invitations_admin_idx` ON `network_invitations` (`admin_id`);",
+      "\nCREATE TABLE `network_options` (\n\t`network_id` text PRIMARY KEY NOT NULL,\n\t`file_management` integer DEFAULT true NOT NULL,\n\t`event_logging` text,\n\t`updated_at` integer NOT NULL,\n\tFOREIGN KEY (`network_id`) REFERENCES `networks`(`id`) ON UPDATE no action ON DELETE cascade\n);\n",
+      "\nCREATE TABLE `security_group_tags` (\n\t`group_id` text NOT NULL,\n\t`tag_id` text NOT NULL,\n\tPRIMARY KEY(`group_id`, `tag_id`),\n\tFOREIGN KEY (`group_id`) REFERENCES `security_groups`(`id`) ON UPDATE no action ON DELETE cascade,\n\tFOREIGN KEY (`tag_id`) REFERENCES `security_tags`(`id`) ON UPDATE no action ON DELETE cascade\n);\n",
+      "\nCREATE TABLE `security_tags` (\n\t`id` text PRIMARY KEY NOT NULL,\n\t`network_id` text NOT NULL,\n\t`name` text NOT NULL,\n\t`kind` text NOT NULL,\n\t`colour` text NOT NULL,\n\t`created_at` integer NOT NULL,\n\tFOREIGN KEY (`network_id`) REFERENCES `networks`(`id`) ON UPDATE no action ON DELETE cascade\n);\n",
+      "\nCREATE INDEX `security_tags_network_idx` ON `security_tags` (`network_id`);"
     ]
   }
 ];

@@ -15,6 +15,8 @@ import { registerCrashReportRoutes } from "../modules/crash-report/crash-report.
 import { registerDeviceRoutes } from "../modules/devices/devices.routes.ts";
 import { registerConversationRoutes } from "../modules/conversations/conversations.routes.ts";
 import { registerRelayRoutes } from "../relay/gateway.ts";
+import { registerNetworkAdminRoutes } from "../modules/network-admin/network-admin.routes.ts";
+import { registerNetworkConsole } from "../console/network/routes.ts";
 import { loadSession } from "./auth.ts";
 import { registerAccountPages } from "../console/account.tsx";
 import { registerSuperConsole } from "../console/admin/routes.ts";
@@ -55,6 +57,8 @@ export function createHttpApp(ctx: AppContext): App {
   registerCrashReportRoutes(app, ctx);
   registerAccountPages(app, ctx);
   registerSuperConsole(app, ctx);
+  registerNetworkAdminRoutes(app, ctx);
+  registerNetworkConsole(app, ctx);
   registerCallingRoutes(app, ctx);
   registerDeviceRoutes(app, ctx);
   registerConversationRoutes(app, ctx);

@@ -5,3 +5,4 @@ export * from "./directory.ts";
 export * from "./tokens.ts";
 export * from "./audit.ts";
 export * from "./messaging.ts";
+export * from "./network-admin.ts";
