@@ -30,7 +30,7 @@ export interface ClientConfigInfo {
 /** node:crypto's scrypt: the same bytes as the portable one in format.ts, several times faster on the server. */
 const nodeDerive: Derive = (password, salt, logN) =>
   new Promise((resolve, reject) =>
-    scrypt(password.normalize("NFKC"), salt, 32, { N: 2 ** logN, r: 8, p: 1, maxmem: 2 ** (logN + 10) + 1024 }, (err, key) => (err ? reject(err) : resolve(new Uint8Array(key)))),
+    scrypt(password.normalize("NFKC"), salt, 32, { N: 2 ** logN, r: 8, p: 1, maxmem: 2 ** (logN + 11) }, (err, key) => (err ? reject(err) : resolve(new Uint8Array(key)))),
   );
 
 function serviceHost(ctx: AppContext): string {

@@ -50,7 +50,7 @@ const enc = new TextEncoder();
 export type Derive = (password: string, salt: Uint8Array, logN: number) => Promise<Uint8Array>;
 
 /** The portable derivation (pure JS); the server may pass node:crypto's scrypt, which gives the same bytes faster. */
-export const scryptDerive: Derive = (password, salt, logN) => scryptAsync(enc.encode(password.normalize("NFKC")), salt, { N: 2 ** logN, r: 8, p: 1, dkLen: 32, maxmem: 2 ** (logN + 10) + 1024 });
+export const scryptDerive: Derive = (password, salt, logN) => scryptAsync(enc.encode(password.normalize("NFKC")), salt, { N: 2 ** logN, r: 8, p: 1, dkLen: 32, maxmem: 2 ** (logN + 11) });
 
 function aad(f: Pick<ClientConfigFile, "format" | "v" | "kdf" | "cipher">): Uint8Array {
   return enc.encode(`${f.format}|${f.v}|${f.kdf.name}|${f.kdf.logN}|${f.kdf.r}|${f.kdf.p}|${f.kdf.salt}|${f.cipher}`);
