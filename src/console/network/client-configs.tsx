@@ -42,7 +42,7 @@ export function clientConfigPages(ctx: AppContext): ConsoleRoute[] {
                   <td>{i.name}{i.pinCertificates ? " (pinned)" : ""}</td>
                   <td>{groups.find((g) => g.id === i.securityGroupId)?.name ?? "—"}</td>
                   <td>{when(i.expiresAt)}</td>
-                  <td><a href={`${origin}/config/${i.publicId}`}>Landing page</a> · <a href={clientConfigDeeplink(ctx, i.publicId)}>Deeplink</a></td>
+                  <td><a href={`${origin}/config/${i.publicId}`}>Landing page</a> · <a href={clientConfigDeeplink(ctx, i.publicId, origin)}>Deeplink</a></td>
                   <td><a href={`${base}/${i.id}/file`} download={configFileName(i.name)}>Download {i.name}</a>{" "}<ActionButton action={`${base}/${i.id}/expire`} csrf={csrf(c)} label={`Expire ${i.name}`} danger /></td>
                 </tr>
               ))}
@@ -75,7 +75,7 @@ export function clientConfigPages(ctx: AppContext): ConsoleRoute[] {
         const values = { name: f.get("name"), securityGroupId: f.get("securityGroupId"), expiresInDays: f.get("expiresInDays"), pinCertificates: f.get("pinCertificates") };
         try {
           const days = /^\d{1,4}$/.test(values.expiresInDays.trim()) ? Number(values.expiresInDays) : NaN;
-          const created = await createClientConfig(ctx, actorOf(c), nidOf(c), { name: values.name, securityGroupId: values.securityGroupId, expiresInDays: days, password: f.get("password"), pinCertificates: values.pinCertificates === "on" });
+          const created = await createClientConfig(ctx, actorOf(c), nidOf(c), { name: values.name, securityGroupId: values.securityGroupId, expiresInDays: days, password: f.get("password"), pinCertificates: values.pinCertificates === "on" }, { origin: new URL(c.req.url).origin });
           return c.body(created.file, 201, { "content-type": "application/vnd.outpost.client-config+json", "content-disposition": `attachment; filename="${configFileName(created.info.name)}"` });
         } catch (e) {
           return list(c, errorsOf(e), values, (e as AppError).status);
@@ -113,7 +113,7 @@ export function registerConfigLanding(app: App, ctx: AppContext) {
         <Layout title={`Set up Outpost for ${cfg.networkName}`}>
           <p>Your administrator prepared a configuration file named <strong>{cfg.name}</strong>. It is valid until {when(cfg.expiresAt)}.</p>
           <ol>
-            <li><a href={clientConfigDeeplink(ctx, id)}>Open it in the Outpost app</a>, or <a href={`/config/${id}/file`} download={configFileName(cfg.name)}>download the file</a> and open it there.</li>
+            <li><a href={clientConfigDeeplink(ctx, id, new URL(c.req.url).origin)}>Open it in the Outpost app</a>, or <a href={`/config/${id}/file`} download={configFileName(cfg.name)}>download the file</a> and open it there.</li>
             <li>Enter the password your administrator gave you separately.</li>
           </ol>
         </Layout>,

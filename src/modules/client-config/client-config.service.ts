@@ -33,8 +33,10 @@ const nodeDerive: Derive = (password, salt, logN) =>
     scrypt(password.normalize("NFKC"), salt, 32, { N: 2 ** logN, r: 8, p: 1, maxmem: 2 ** (logN + 11) }, (err, key) => (err ? reject(err) : resolve(new Uint8Array(key)))),
   );
 
-function serviceHost(ctx: AppContext): string {
+/** The configured public URL; else the origin the administrator reached the server at (the listen port may be 0 = chosen at start). */
+function serviceHost(ctx: AppContext, origin?: string): string {
   if (ctx.config.publicUrl) return ctx.config.publicUrl.replace(/\/$/, "");
+  if (origin) return origin;
   const scheme = ctx.config.tls === "off" ? "http" : "https";
   return `${scheme}://${ctx.config.host}:${ctx.config.port}`;
 }
@@ -56,7 +58,7 @@ export interface NewClientConfig {
   pinCertificates?: boolean | undefined;
 }
 
-export async function createClientConfig(ctx: AppContext, actor: Actor, networkId: string, input: NewClientConfig, opts: { logN?: number } = {}): Promise<{ info: ClientConfigInfo; file: string }> {
+export async function createClientConfig(ctx: AppContext, actor: Actor, networkId: string, input: NewClientConfig, opts: { logN?: number; origin?: string } = {}): Promise<{ info: ClientConfigInfo; file: string }> {
   const errs = [];
   const name = input.name.trim();
   if (!name || name.length > 100) errs.push({ path: "name", rule: "length", message: "must be 1 to 100 characters" });
@@ -68,7 +70,7 @@ export async function createClientConfig(ctx: AppContext, actor: Actor, networkI
   const now = new Date();
   const expiresAt = new Date(now.getTime() + input.expiresInDays * 86_400_000);
   const payload: ClientConfigPayload = {
-    v: 1, name, networkId, networkName: network.name, securityGroupId: group.id, host: serviceHost(ctx),
+    v: 1, name, networkId, networkName: network.name, securityGroupId: group.id, host: serviceHost(ctx, opts.origin),
     ...(input.pinCertificates ? { certificates: serverCertificates(ctx) } : {}),
     issuedAt: now.toISOString(), expiresAt: expiresAt.toISOString(),
   };
@@ -120,7 +122,7 @@ export async function expireClientConfig(ctx: AppContext, actor: Actor, networkI
 }
 
 /** Deeplink a client opens to fetch the file from the landing page address. */
-export function clientConfigDeeplink(ctx: AppContext, publicId: string): string {
-  return `outpost://configure?url=${encodeURIComponent(`${serviceHost(ctx)}/config/${publicId}/file`)}`;
+export function clientConfigDeeplink(ctx: AppContext, publicId: string, origin?: string): string {
+  return `outpost://configure?url=${encodeURIComponent(`${serviceHost(ctx, origin)}/config/${publicId}/file`)}`;
 }
 export const configFileName = (name: string) => `${name.replace(/[^A-Za-z0-9._-]+/g, "_").slice(0, 60) || "outpost"}.outpost-config`;

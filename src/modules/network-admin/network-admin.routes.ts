@@ -87,9 +87,9 @@ function profile(ctx: AppContext, networkId: string) {
   return { id: n.id, name: n.name, federationDomain: n.federationDomain, readReceipts: n.readReceipts, counts: { users: counts.byStatus, bots: counts.bots, devices: counts.devices, securityGroups: listSecurityGroupSummaries(ctx, networkId).length } };
 }
 
-export function configView(ctx: AppContext, i: ClientConfigInfo) {
-  const host = ctx.config.publicUrl?.replace(/\/$/, "") ?? "";
-  return { id: i.id, name: i.name, securityGroupId: i.securityGroupId, pinCertificates: i.pinCertificates, expiresAt: i.expiresAt.toISOString(), createdAt: i.createdAt.toISOString(), landingUrl: `${host}/config/${i.publicId}`, deeplink: clientConfigDeeplink(ctx, i.publicId) };
+export function configView(ctx: AppContext, i: ClientConfigInfo, origin: string) {
+  const host = ctx.config.publicUrl?.replace(/\/$/, "") ?? origin;
+  return { id: i.id, name: i.name, securityGroupId: i.securityGroupId, pinCertificates: i.pinCertificates, expiresAt: i.expiresAt.toISOString(), createdAt: i.createdAt.toISOString(), landingUrl: `${host}/config/${i.publicId}`, deeplink: clientConfigDeeplink(ctx, i.publicId, origin) };
 }
 
 const options = (ctx: AppContext, networkId: string) => ({ ...networkOptionsOf(ctx, networkId), callingTcpPort: ctx.config.callingTcpPort, runningEventLogging: ctx.log.verbosity.level });
@@ -367,20 +367,21 @@ export function registerNetworkAdminRoutes(app: App, ctx: AppContext) {
 
   // ---- Client configurations.
   app.openapi(createRoute({ method: "get", path: `${NET}/client-configs`, ...m("Active client configurations"), request: { params: Net }, responses: { 200: { description: "configurations", ...json(z.object({ items: z.array(ConfigSchema) })) }, ...errorResponses(401, 403) } }), (c) =>
-    c.json({ items: listClientConfigs(ctx, networkIdOf(c)).map((i) => configView(ctx, i)) }, 200),
+    c.json({ items: listClientConfigs(ctx, networkIdOf(c)).map((i) => configView(ctx, i, new URL(c.req.url).origin)) }, 200),
   );
   app.openapi(
     createRoute({ method: "post", path: `${NET}/client-configs`, ...m("Create a client configuration for a security group"),
       description: "The file is encrypted with a key derived from the password (scrypt N=2^17, r=8, p=1, then AES-256-GCM; see src/modules/client-config/README.md); the password is not stored",
       request: {
         params: Net,
-        body: { required: true, ...json(z.object({ name: z.string().min(1).max(100), securityGroupId: z.string().min(1).max(100), expiresInDays: z.number().int(), password: z.string().max(256), pinCertificates: z.boolean().optional() }).strict()) },
+        body: { required: true, ...json(z.object({ name: z.string().max(100).describe("1 to 100 characters"), securityGroupId: z.string().min(1).max(100), expiresInDays: z.number().int().describe("1 to 365"), password: z.string().max(256), pinCertificates: z.boolean().optional() }).strict()) },
       },
       responses: { 201: { description: "created", ...json(ConfigSchema) }, ...errorResponses(400, 401, 403, 404) },
     }),
     async (c) => {
-      const created = await createClientConfig(ctx, actorOf(c), networkIdOf(c), c.req.valid("json"));
-      return c.json(configView(ctx, created.info), 201);
+      const origin = new URL(c.req.url).origin;
+      const created = await createClientConfig(ctx, actorOf(c), networkIdOf(c), c.req.valid("json"), { origin });
+      return c.json(configView(ctx, created.info, origin), 201);
     },
   );
   app.openapi(createRoute({ method: "get", path: `${NET}/client-configs/{id}/file`, ...m("Download (again) an active client configuration file"), request: { params: NetId }, responses: { 200: { description: "the encrypted file (JSON text, see src/modules/client-config/README.md)" }, ...errorResponses(401, 403, 404) } }), (c) => {
