@@ -108,3 +108,21 @@ export async function openClientConfig(text: string, password: string, opts: { n
   }
   return payload;
 }
+
+/** SHA-256 of a PEM certificate's DER bytes, as upper-case hex pairs joined by colons (the SDK's pin format). */
+export async function pemFingerprint(pem: string): Promise<string> {
+  const der = unb64(pem.replace(/-----(BEGIN|END) CERTIFICATE-----/g, "").replace(/\s+/g, ""));
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", der as BufferSource));
+  return Array.from(digest, (b) => b.toString(16).padStart(2, "0").toUpperCase()).join(":");
+}
+
+/**
+ * What the SDK's registration starts from (src/client ClientConfig: serviceUrl, networkId,
+ * pins), read from an encrypted configuration file: OutpostClient.register({ config: await
+ * clientConfigFromFile(text, password), ... }).
+ */
+export async function clientConfigFromFile(text: string, password: string, opts: { now?: Date; derive?: Derive } = {}): Promise<{ serviceUrl: string; networkId: string; pins?: string[] }> {
+  const p = await openClientConfig(text, password, opts);
+  const pins = p.certificates?.length ? await Promise.all(p.certificates.map(pemFingerprint)) : undefined;
+  return { serviceUrl: p.host, networkId: p.networkId, ...(pins ? { pins } : {}) };
+}
