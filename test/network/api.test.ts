@@ -285,3 +285,16 @@ describe("audit", () => {
     expect(rows.find((r) => r.action === "user.create")!.actorName).toBe("alice-admin");
   });
 });
+
+describe("guest block enforcement point", () => {
+  test("the relay's check sees a block at once and forgets it on unblock", async () => {
+    const { isGuestBlocked } = await import("../../src/modules/network-admin/network-admin.service.ts");
+    const [guest] = await createUsers(w.s.ctx, [{ networkId: w.netB, username: "wanderer", password: USER_PASSWORD }]);
+    expect(isGuestBlocked(w.s.ctx, w.netA, guest!.id)).toBe(false);
+    await call("PUT", `/guests/${guest!.id}/block`);
+    expect(isGuestBlocked(w.s.ctx, w.netA, guest!.id)).toBe(true);
+    expect(isGuestBlocked(w.s.ctx, w.netB, guest!.id)).toBe(false);
+    await call("DELETE", `/guests/${guest!.id}/block`);
+    expect(isGuestBlocked(w.s.ctx, w.netA, guest!.id)).toBe(false);
+  });
+});
