@@ -10,7 +10,7 @@ import { getNetwork, networkSummary, updateNetwork } from "../../modules/network
 import { createUser, deleteUsers, directoryCounts, getUser, listDirectory, updateUser } from "../../modules/users/users.service.ts";
 import { listSecurityGroupSummaries, listSecurityGroups } from "../../modules/security-groups/security-groups.service.ts";
 import {
-  blockGuest, createNetworkToken, createTag, deleteTag, getTag, inviteAdministrator, listGuests, listNetworkInvitations, listNetworkTokens, listTags, networkOptionsOf,
+  blockGuest, createNetworkToken, findGuest, createTag, deleteTag, getTag, inviteAdministrator, listGuests, listNetworkInvitations, listNetworkTokens, listTags, networkOptionsOf,
   revokeNetworkToken, updateNetworkOptions, updateTag, type EventLogging,
 } from "../../modules/network-admin/network-admin.service.ts";
 import { ActionButton, Checkbox, Csrf, ErrorSummary, Field, Pager, Select, errorsOf, when, type FieldErrors } from "../components.tsx";
@@ -115,7 +115,7 @@ export function smallPages(ctx: AppContext): ConsoleRoute[] {
     );
   };
 
-  const guests = (c: Context<AppEnv>) => {
+  const guests = (c: Context<AppEnv>, errors: FieldErrors = {}, values: Record<string, string> = {}, status = 200) => {
     const nid = nidOf(c);
     const offset = Math.max(0, Number(c.req.query("offset")) || 0);
     const r = listGuests(ctx, nid, { limit: PAGE, offset });
@@ -123,7 +123,7 @@ export function smallPages(ctx: AppContext): ConsoleRoute[] {
     return netPage(
       ctx,
       c,
-      { title: "Guest users", current: base },
+      { title: "Guest users", current: base, status },
       <>
         <p>Users of other networks who share a conversation with this network's users. A blocked guest cannot reach anyone here.</p>
         {r.items.length ? (
@@ -143,6 +143,14 @@ export function smallPages(ctx: AppContext): ConsoleRoute[] {
           </table>
         ) : <p>No guests have talked with this network.</p>}
         <Pager base={base} query={{}} offset={offset} limit={PAGE} total={r.total} />
+        <h2>Block a guest before they write</h2>
+        <ErrorSummary errors={errors} labels={{ guestNetworkId: "Guest's network id", username: "Guest's username" }} />
+        <form method="post" action={base} novalidate>
+          <Csrf token={csrf(c)} />
+          <Field name="guestNetworkId" label="Guest's network id" value={values.guestNetworkId} error={errors.guestNetworkId} required />
+          <Field name="username" label="Guest's username" value={values.username} error={errors.username} required />
+          <button type="submit" class="danger">Block guest</button>
+        </form>
       </>,
     );
   };
@@ -346,7 +354,23 @@ export function smallPages(ctx: AppContext): ConsoleRoute[] {
         return redirect(c, "bots", "bot-deleted");
       },
     },
-    { method: "GET", path: "/network/:nid/guests", permission: null, handler: guests },
+    { method: "GET", path: "/network/:nid/guests", permission: null, handler: (c) => guests(c) },
+    {
+      method: "POST",
+      path: "/network/:nid/guests",
+      permission: null,
+      handler: async (c) => {
+        const f = await readForm(c);
+        const values = { guestNetworkId: f.get("guestNetworkId"), username: f.get("username") };
+        try {
+          const g = findGuest(ctx, nidOf(c), values.guestNetworkId, values.username);
+          await blockGuest(ctx, actorOf(c), nidOf(c), g.id, true);
+        } catch (e) {
+          return guests(c, errorsOf(e), values, (e as AppError).status);
+        }
+        return redirect(c, "guests", "guest-blocked");
+      },
+    },
     {
       method: "POST",
       path: "/network/:nid/guests/:id/block",

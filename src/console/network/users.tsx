@@ -254,7 +254,11 @@ export function userPages(ctx: AppContext): ConsoleRoute[] {
         const f = await readForm(c);
         const values = { firstName: f.get("firstName"), lastName: f.get("lastName"), username: f.get("username"), securityGroupId: f.get("securityGroupId"), type: f.get("type") };
         try {
-          const u = await createUser(ctx, { networkId: nidOf(c), username: values.username, password: f.get("password"), firstName: values.firstName, lastName: values.lastName, securityGroupId: values.securityGroupId || undefined, type: values.type === "webadmin" ? "webadmin" : "user" } as never, actorOf(c));
+          const u = await createUser(
+            ctx,
+            { networkId: nidOf(c), username: values.username, password: f.get("password"), firstName: values.firstName, lastName: values.lastName, type: values.type === "webadmin" ? "webadmin" : "user", ...(values.securityGroupId ? { securityGroupId: values.securityGroupId } : {}) },
+            actorOf(c),
+          );
           return c.redirect(`/network/${nidOf(c)}/users/${u.id}?notice=user-created`, 303);
         } catch (e) {
           return list(c, errorsOf(e), values, (e as AppError).status);

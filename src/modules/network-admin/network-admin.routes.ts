@@ -81,6 +81,11 @@ const EditUserBody = z
   })
   .strict();
 
+/** Optional fields the client left out, removed (the services use exact optional properties). */
+function dropUndefined<T extends Record<string, unknown>>(o: T): { [K in keyof T]?: Exclude<T[K], undefined> } {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as { [K in keyof T]?: Exclude<T[K], undefined> };
+}
+
 function profile(ctx: AppContext, networkId: string) {
   const n = getNetwork(ctx, networkId);
   const counts = directoryCounts(ctx, networkId);
@@ -163,8 +168,8 @@ export function registerNetworkAdminRoutes(app: App, ctx: AppContext) {
   app.openapi(
     createRoute({ method: "post", path: `${NET}/users`, ...m("Create a user"), request: { params: Net, body: { required: true, ...json(CreateUserBody) } }, responses: { 201: { description: "created", ...json(UserSchema) }, ...errorResponses(400, 401, 403, 409) } }),
     async (c) => {
-      const body = c.req.valid("json") as z.infer<typeof CreateUserBody>;
-      const u = await createUser(ctx, { ...body, networkId: networkIdOf(c) } as never, actorOf(c));
+      const body = c.req.valid("json");
+      const u = await createUser(ctx, { ...dropUndefined(body), username: body.username, password: body.password, networkId: networkIdOf(c) }, actorOf(c));
       return c.json(userView(u), 201);
     },
   );
@@ -241,7 +246,10 @@ export function registerNetworkAdminRoutes(app: App, ctx: AppContext) {
       request: { params: Net, body: { required: true, ...json(z.object({ username: z.string().min(1).max(128), password: z.string().min(1).max(1024), firstName: z.string().max(100).optional(), securityGroupId: z.string().max(100).optional() }).strict()) } },
       responses: { 201: { description: "created", ...json(UserSchema) }, ...errorResponses(400, 401, 403, 409) },
     }),
-    async (c) => c.json(userView(await createUser(ctx, { ...(c.req.valid("json") as object), networkId: networkIdOf(c), type: "bot" } as never, actorOf(c))), 201),
+    async (c) => {
+      const body = c.req.valid("json");
+      return c.json(userView(await createUser(ctx, { ...dropUndefined(body), username: body.username, password: body.password, networkId: networkIdOf(c), type: "bot" }, actorOf(c))), 201);
+    },
   );
   const botOf = (networkId: string, id: string) => {
     const u = getUser(ctx, networkId, id);

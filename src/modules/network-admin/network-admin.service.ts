@@ -160,17 +160,31 @@ export async function blockGuest(ctx: AppContext, actor: Actor, networkId: strin
     else db.delete(guestBlocks).where(and(eq(guestBlocks.networkId, networkId), eq(guestBlocks.guestUserId, guestUserId))).run();
     auditIn(ctx, { actor, action: block ? "guest.block" : "guest.unblock", target: `guest ${g.username}`, networkId, details: { guestNetworkId: g.networkId } });
   });
-  blockedCache.delete(networkId);
+  blockedCaches.get(ctx)?.delete(networkId);
 }
 
-const blockedCache = new Map<string, Set<string>>();
+/** A guest named by their network id and username (how another network's user is known here). */
+export function findGuest(ctx: AppContext, networkId: string, guestNetworkId: string, username: string): { id: string } {
+  const errs = [];
+  if (!guestNetworkId.trim()) errs.push({ path: "guestNetworkId", rule: "required", message: "enter the guest's network id" });
+  if (!username.trim()) errs.push({ path: "username", rule: "required", message: "enter the guest's username" });
+  if (errs.length) throw new AppError("validation_failed", `${errs[0]!.path}: ${errs[0]!.message}`, errs);
+  if (guestNetworkId.trim() === networkId) throw new AppError("validation_failed", "guestNetworkId: that is this network; guests come from other networks", [{ path: "guestNetworkId", rule: "other_network", message: "that is this network; guests come from other networks" }]);
+  const u = ctx.storage.read().select({ id: users.id }).from(users).where(and(eq(users.networkId, guestNetworkId.trim()), eq(users.username, username.trim().toLowerCase()))).get();
+  if (!u) throw new AppError("validation_failed", "username: no such user in that network", [{ path: "username", rule: "exists", message: "no such user in that network" }]);
+  return u;
+}
+
+const blockedCaches = new WeakMap<AppContext, Map<string, Set<string>>>();
 
 /** The relay's check: is this sender blocked by the network the conversation belongs to? (cached per network) */
 export function isGuestBlocked(ctx: AppContext, networkId: string, userId: string): boolean {
-  let set = blockedCache.get(networkId);
+  let cache = blockedCaches.get(ctx);
+  if (!cache) blockedCaches.set(ctx, (cache = new Map()));
+  let set = cache.get(networkId);
   if (!set) {
     set = new Set(ctx.storage.read().select({ id: guestBlocks.guestUserId }).from(guestBlocks).where(eq(guestBlocks.networkId, networkId)).all().map((r) => r.id));
-    blockedCache.set(networkId, set);
+    cache.set(networkId, set);
   }
   return set.has(userId);
 }
