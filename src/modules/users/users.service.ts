@@ -93,10 +93,14 @@ export async function createUsers(ctx: AppContext, inputs: CreateUserInput[], op
   const hashes = new Map<string, string>();
   const rows: (typeof users.$inferSelect)[] = [];
   const now = new Date();
+  // Groups are looked up once per (network, group): parsing a group's settings per row dominated large batches.
+  const groups = new Map<string, ReturnType<typeof getSecurityGroup>>();
   for (const input of inputs) {
     const username = normaliseUsername(input.username);
     if (!USERNAME_RULE.test(username)) throw new AppError("validation_failed", `username: "${username}" is not a valid username`, [{ path: "username", rule: "format", message: "invalid" }]);
-    const group = input.securityGroupId ? getSecurityGroup(ctx, input.networkId, input.securityGroupId) : defaultSecurityGroup(ctx, input.networkId);
+    const key = `${input.networkId}/${input.securityGroupId ?? ""}`;
+    let group = groups.get(key);
+    if (!group) groups.set(key, (group = input.securityGroupId ? getSecurityGroup(ctx, input.networkId, input.securityGroupId) : defaultSecurityGroup(ctx, input.networkId)));
     const rule = checkUserPassword(input.password, group.settings.security.password);
     if (rule) throw new AppError("validation_failed", `password: ${rule}`, [{ path: "password", rule: "password_policy", message: rule }]);
     let passwordHash = hashes.get(input.password);
