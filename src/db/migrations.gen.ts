@@ -3,9 +3,9 @@ export interface EmbeddedMigration { tag: string; folderMillis: number; bps: boo
 export const migrations: EmbeddedMigration[] = [
   {
     "tag": "0000_init",
-    "folderMillis": 1795695287108,
+    "folderMillis": 1795696579370,
     "bps": true,
-    "hash": "edf76a9b9bb29105b376b56eb922e6248212df79ff56d0ffedcf2a4fe50969b2",
+    "hash": "49213f458da691bc45f75d04a18132cdc157a1b5b643685dfaa116604b0f1df4",
     "sql": [
       "CREATE TABLE `heartbeat` (\n\t`id` integer PRIMARY KEY NOT NULL,\n\t`at` integer NOT NULL\n);\n",
       "\nCREATE TABLE `settings` (\n\t`key` text PRIMARY KEY NOT NULL,\n\t`value` text NOT NULL,\n\t`updated_at` integer NOT NULL\n);\n",
@@ -53,6 +53,8 @@ export const migrations: EmbeddedMigration[] = [
       "\nCREATE TABLE `client_configs` (\n\t`id` text PRIMARY KEY NOT NULL,\n\t`network_id` text NOT NULL,\n\t`security_group_id` text NOT NULL,\n\t`name` text NOT NULL,\n\t`file` text NOT NULL,\n\t`pin_certificates` integer DEFAULT false NOT NULL,\n\t`public_id` text NOT NULL,\n\t`expires_at` integer NOT NULL,\n\t`expired_at` integer,\n\t`created_at` integer NOT NULL,\n\tFOREIGN KEY (`network_id`) REFERENCES `networks`(`id`) ON UPDATE no action ON DELETE cascade,\n\tFOREIGN KEY (`security_group_id`) REFERENCES `security_groups`(`id`) ON UPDATE no action ON DELETE cascade\n);\n",
       "\nCREATE UNIQUE INDEX `client_configs_public_id_unique` ON `client_configs` (`public_id`);",
       "\nCREATE INDEX `client_configs_network_idx` ON `client_configs` (`network_id`);",
+      "\nCREATE TABLE `default_rooms` (\n\t`id` text PRIMARY KEY NOT NULL,\n\t`network_id` text NOT NULL,\n\t`security_group_id` text,\n\t`conversation_id` text NOT NULL,\n\t`created_at` integer NOT NULL,\n\tFOREIGN KEY (`network_id`) REFERENCES `networks`(`id`) ON UPDATE no action ON DELETE cascade,\n\tFOREIGN KEY (`security_group_id`) REFERENCES `security_groups`(`id`) ON UPDATE no action ON DELETE cascade\n);\n",
+      "\nCREATE INDEX `default_rooms_network_idx` ON `default_rooms` (`network_id`);",
       "\nCREATE TABLE `guest_blocks` (\n\t`network_id` text NOT NULL,\n\t`guest_user_id` text NOT NULL,\n\t`blocked_by` text,\n\t`created_at` integer NOT NULL,\n\tPRIMARY KEY(`network_id`, `guest_user_id`),\n\tFOREIGN KEY (`network_id`) REFERENCES `networks`(`id`) ON UPDATE no action ON DELETE cascade,\n\tFOREIGN KEY (`guest_user_id`) REFERENCES `users`(`id`) ON UPDATE no action ON DELETE cascade\n);\n",
       "\nCREATE INDEX `guest_blocks_guest_idx` ON `guest_blocks` (`guest_user_id`);",
       "\nCREATE TABLE `network_invitations` (\n\t`network_id` text NOT NULL,\n\t`admin_id` text NOT NULL,\n\t`invited_by` text,\n\t`created_at` integer NOT NULL,\n\tPRIMARY KEY(`network_id`, `admin_id`),\n\tFOREIGN KEY (`network_id`) REFERENCES `networks`(`id`) ON UPDATE no action ON DELETE cascade,\n\tFOREIGN KEY (`admin_id`) REFERENCES `administrators`(`id`) ON UPDATE no action ON DELETE cascade\n);\n",

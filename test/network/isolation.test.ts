@@ -11,6 +11,8 @@ import { createSecurityGroup } from "../../src/modules/security-groups/security-
 import { createNetworkToken, createTag } from "../../src/modules/network-admin/network-admin.service.ts";
 import { createClientConfig } from "../../src/modules/client-config/client-config.service.ts";
 import { systemActor } from "../../src/modules/audit/audit.service.ts";
+import { setRoomBotEnabled } from "../../src/modules/settings/settings.service.ts";
+import { createDefaultRoom } from "../../src/modules/network-admin/default-rooms.service.ts";
 import { startNetWorld, USER_PASSWORD, type NetWorld } from "./setup.ts";
 
 let w: NetWorld;
@@ -37,6 +39,7 @@ const bodies: Record<string, unknown> = {
   "POST /security-tags": { name: "t", kind: "network", colour: "#000000" },
   "PUT /security-tags/{id}": { name: "t", kind: "network", colour: "#000000" },
   "POST /tokens": { label: "x" },
+  "POST /default-rooms": { title: "Lobby" },
   "POST /client-configs": { name: "x", securityGroupId: "x", expiresInDays: 1, password: "long-enough-pw" },
 };
 const rel = (path: string) => path.replace(/^\/api\/v1\/networks\/\{networkId\}/, "");
@@ -72,6 +75,8 @@ beforeAll(async () => {
   tokenB = bt.token;
   tokenA = (await createNetworkToken(ctx, systemActor, w.netA, "A token")).token;
   bRes["client-configs"] = (await createClientConfig(ctx, systemActor, w.netB, { name: "B config", securityGroupId: bRes["security-groups"], expiresInDays: 5, password: "b-config-password" }, { logN: 14 })).info.id;
+  await setRoomBotEnabled(ctx, systemActor, true);
+  bRes["default-rooms"] = (await createDefaultRoom(ctx, systemActor, w.netB, { title: "B lobby" })).id;
   aUser = (await createUser(ctx, { networkId: w.netA, username: "alice.user", password: USER_PASSWORD })).id;
   // Guests of A are users of other networks: naming A's own user as a guest must be refused.
   bRes.guests = aUser;

@@ -8,6 +8,7 @@ import { AppError } from "../../http/errors.ts";
 import type { AppEnv } from "../../http/types.ts";
 import { getNetwork, networksOfAdmin } from "../../modules/networks/networks.service.ts";
 import { isNetworkAdmin } from "../../modules/network-admin/network-admin.service.ts";
+import { syncDefaultRooms } from "../../modules/network-admin/default-rooms.service.ts";
 import { Notice } from "../components.tsx";
 import { Layout, page, type NavItem } from "../layout.tsx";
 
@@ -20,6 +21,7 @@ export const sections = (nid: string): NavItem[] => [
   { href: `/network/${nid}/security-groups`, label: "Security groups" },
   { href: `/network/${nid}/tags`, label: "Security tags" },
   { href: `/network/${nid}/client-configs`, label: "Client configuration" },
+  { href: `/network/${nid}/default-rooms`, label: "Default rooms" },
   { href: `/network/${nid}/profile`, label: "Network profile" },
   { href: `/network/${nid}/administrators`, label: "Administrators" },
   { href: `/network/${nid}/tokens`, label: "API tokens" },
@@ -47,6 +49,8 @@ export const notices: Record<string, string> = {
   "profile-saved": "The network profile is saved.",
   "options-saved": "The options are saved and apply now.",
   "invited": "The invitation is sent. The administrator sees it when they next sign in.",
+  "room-created": "The default room is created; its members are added.",
+  "room-deleted": "The default room is deleted.",
   "config-expired": "The client configuration is expired.",
   "token-revoked": "The token is revoked.",
   accepted: "You now administer this network.",
@@ -59,6 +63,8 @@ export function networkMember(ctx: AppContext): MiddlewareHandler<AppEnv> {
     const nid = c.req.param("nid");
     if (nid && !isNetworkAdmin(ctx, c.get("admin")!.id, nid)) throw new AppError("forbidden", "you do not administer this network");
     await next();
+    // After a successful change, default rooms follow the directory.
+    if (nid && c.req.method === "POST" && c.res.status < 400) await syncDefaultRooms(ctx, nid);
   };
 }
 

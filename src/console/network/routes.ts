@@ -5,6 +5,7 @@ import type { AppContext } from "../../app/context.ts";
 import type { App } from "../../http/types.ts";
 import { consoleGuard, type ConsoleRoute } from "../console-auth.tsx";
 import { clientConfigPages, registerConfigLanding } from "./client-configs.tsx";
+import { defaultRoomPages } from "./default-rooms.tsx";
 import { networkMember } from "./frame.tsx";
 import { homePages } from "./home.tsx";
 import { smallPages } from "./pages.tsx";
@@ -13,7 +14,7 @@ import { userPages } from "./users.tsx";
 
 /** Pages under /network/:nid (network-scoped). */
 export function networkConsoleRoutes(ctx: AppContext): ConsoleRoute[] {
-  return [...smallPages(ctx), ...userPages(ctx), ...securityGroupPages(ctx), ...clientConfigPages(ctx)];
+  return [...smallPages(ctx), ...userPages(ctx), ...securityGroupPages(ctx), ...clientConfigPages(ctx), ...defaultRoomPages(ctx)];
 }
 
 export function registerNetworkConsole(app: App, ctx: AppContext) {

@@ -256,6 +256,17 @@ CREATE TABLE `client_configs` (
 --> statement-breakpoint
 CREATE UNIQUE INDEX `client_configs_public_id_unique` ON `client_configs` (`public_id`);--> statement-breakpoint
 CREATE INDEX `client_configs_network_idx` ON `client_configs` (`network_id`);--> statement-breakpoint
+CREATE TABLE `default_rooms` (
+	`id` text PRIMARY KEY NOT NULL,
+	`network_id` text NOT NULL,
+	`security_group_id` text,
+	`conversation_id` text NOT NULL,
+	`created_at` integer NOT NULL,
+	FOREIGN KEY (`network_id`) REFERENCES `networks`(`id`) ON UPDATE no action ON DELETE cascade,
+	FOREIGN KEY (`security_group_id`) REFERENCES `security_groups`(`id`) ON UPDATE no action ON DELETE cascade
+);
+--> statement-breakpoint
+CREATE INDEX `default_rooms_network_idx` ON `default_rooms` (`network_id`);--> statement-breakpoint
 CREATE TABLE `guest_blocks` (
 	`network_id` text NOT NULL,
 	`guest_user_id` text NOT NULL,

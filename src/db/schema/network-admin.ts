@@ -81,3 +81,17 @@ export const clientConfigs = sqliteTable(
   },
   (t) => [index("client_configs_network_idx").on(t.networkId)],
 );
+
+/** A room the network's room bot keeps every member of the network (or of one security group) in. */
+export const defaultRooms = sqliteTable(
+  "default_rooms",
+  {
+    id: text("id").primaryKey(),
+    networkId: text("network_id").notNull().references(() => networks.id, { onDelete: "cascade" }),
+    /** null: the whole network. */
+    securityGroupId: text("security_group_id").references(() => securityGroups.id, { onDelete: "cascade" }),
+    conversationId: text("conversation_id").notNull(),
+    createdAt: integer("created_at", { mode: "timestamp_ms" }).notNull(),
+  },
+  (t) => [index("default_rooms_network_idx").on(t.networkId)],
+);

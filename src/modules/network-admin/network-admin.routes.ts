@@ -25,6 +25,7 @@ import {
   networkOptionsOf, revokeNetworkToken, updateNetworkOptions, updateTag, type SecurityTag,
 } from "./network-admin.service.ts";
 import { networkGuarded, networkIdOf } from "./network-auth.ts";
+import { createDefaultRoom, deleteDefaultRoom, listDefaultRooms, syncDefaultRooms } from "./default-rooms.service.ts";
 import { configFileName, createClientConfig, downloadClientConfig, expireClientConfig, listClientConfigs, clientConfigDeeplink, type ClientConfigInfo } from "../client-config/client-config.service.ts";
 
 const NET = "/api/v1/networks/{networkId}";
@@ -101,6 +102,11 @@ const options = (ctx: AppContext, networkId: string) => ({ ...networkOptionsOf(c
 
 export function registerNetworkAdminRoutes(app: App, ctx: AppContext) {
   const g = networkGuarded(ctx);
+  // After any successful change to a network, default rooms follow the directory (new users, group moves, suspensions).
+  app.use("/api/v1/networks/:networkId/*", async (c, next) => {
+    await next();
+    if (c.req.method !== "GET" && c.res.status < 300 && c.get("token") !== "invalid") await syncDefaultRooms(ctx, c.req.param("networkId"));
+  });
   const m = (summary: string) => ({ tags, summary, description: `${summary}.${scope}`, ...g });
 
   // ---- Self service: my networks and invitations.
@@ -370,6 +376,28 @@ export function registerNetworkAdminRoutes(app: App, ctx: AppContext) {
   app.openapi(createRoute({ method: "delete", path: `${NET}/tokens/{id}`, ...m("Revoke an API token of this network"), request: { params: NetId }, responses: { 204: { description: "revoked" }, ...errorResponses(401, 403, 404) } }), async (c) => {
     const p = c.req.valid("param") as z.infer<typeof NetId>;
     await revokeNetworkToken(ctx, actorOf(c), p.networkId, p.id);
+    return c.body(null, 204);
+  });
+
+  // ---- Default rooms (the room bot must be on).
+  const RoomSchema = z.object({ id: z.string(), conversationId: z.string(), title: z.string(), securityGroupId: z.string().nullable(), memberCount: z.number() }).openapi("DefaultRoom");
+  app.openapi(createRoute({ method: "get", path: `${NET}/default-rooms`, ...m("Default rooms"), request: { params: Net }, responses: { 200: { description: "rooms", ...json(z.object({ items: z.array(RoomSchema) })) }, ...errorResponses(401, 403) } }), (c) =>
+    c.json({ items: listDefaultRooms(ctx, networkIdOf(c)) }, 200),
+  );
+  app.openapi(
+    createRoute({
+      method: "post", path: `${NET}/default-rooms`, ...m("Create a default room for the whole network or one security group"),
+      request: { params: Net, body: { required: true, ...json(z.object({ title: z.string().max(100), securityGroupId: z.string().max(100).nullable().optional() }).strict()) } },
+      responses: { 201: { description: "created", ...json(RoomSchema) }, ...errorResponses(400, 401, 403, 404, 409) },
+    }),
+    async (c) => {
+      const b = c.req.valid("json");
+      return c.json(await createDefaultRoom(ctx, actorOf(c), networkIdOf(c), { title: b.title, securityGroupId: b.securityGroupId ?? null }), 201);
+    },
+  );
+  app.openapi(createRoute({ method: "delete", path: `${NET}/default-rooms/{id}`, ...m("Delete a default room"), request: { params: NetId }, responses: { 204: { description: "deleted" }, ...errorResponses(401, 403, 404) } }), async (c) => {
+    const p = c.req.valid("param");
+    await deleteDefaultRoom(ctx, actorOf(c), p.networkId, p.id);
     return c.body(null, 204);
   });
 
