@@ -105,3 +105,41 @@ describe("enforcement", () => {
     expect(JSON.stringify(weak.body)).toContain("at least 20 characters");
   });
 });
+
+describe("default rooms", () => {
+  test("need the room bot; members are added, follow the directory and are put back when they leave", async () => {
+    const { setRoomBotEnabled } = await import("../../src/modules/settings/settings.service.ts");
+    const { systemActor } = await import("../../src/modules/audit/audit.service.ts");
+    const off = await api("POST", "/default-rooms", { title: "Everyone" });
+    expect(off.status).toBe(409);
+    expect(JSON.stringify(off.body)).toContain("room bot");
+    await setRoomBotEnabled(w.s.ctx, systemActor, true);
+    expect((await api("POST", "/default-rooms", { title: "" })).status).toBe(400);
+    const room = (await api("POST", "/default-rooms", { title: "Everyone" })).body;
+    expect(room.status).toBeUndefined();
+    const anna = clients[0]!;
+    const members = async () => (await api("GET", "/default-rooms")).body.items as { conversationId: string; memberCount: number }[];
+    const convo = room.conversationId as string;
+    const before = (await members())[0]!.memberCount;
+    // A new user joins automatically.
+    await api("POST", "/users", { username: "newcomer", password: USER_PASSWORD + "-long-enough-now" });
+    expect((await members())[0]!.memberCount).toBe(before + 1);
+    // Leaving puts you back; the bot is the only moderator.
+    const { conversationMembers } = await import("../../src/db/schema/index.ts");
+    const { and, eq } = await import("drizzle-orm");
+    const joinedAt = () => w.s.ctx.storage.read().select().from(conversationMembers).where(and(eq(conversationMembers.conversationId, convo), eq(conversationMembers.userId, anna.userId))).get()?.joinedAt.getTime();
+    const first = joinedAt()!;
+    await Bun.sleep(5);
+    await anna.leave(convo);
+    // She left (the row went) and was put back (a new row, joined later).
+    expect(joinedAt()!).toBeGreaterThan(first);
+    expect((await anna.listConversations()).items.map((c) => c.id)).toContain(convo);
+    const mods = (await anna.conversation(convo, 0)).members.filter((m) => m.role === "moderator");
+    expect(mods).toHaveLength(1);
+    expect(mods[0]!.userId).not.toBe(anna.userId);
+    // A suspended user leaves the room; a group room only holds its group.
+    await api("POST", `/users/${anna.userId}/suspend`);
+    expect((await members())[0]!.memberCount).toBe(before);
+    expect((await api("DELETE", `/default-rooms/${room.id}`)).status).toBe(204);
+  });
+});
