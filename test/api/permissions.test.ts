@@ -74,7 +74,7 @@ describe("REST API", () => {
       for (const [method, op] of Object.entries(ops)) {
         const key = `${method.toUpperCase()} ${path}`;
         // Network-scoped endpoints (x-network-scope) are walked by test/network/isolation.test.ts; /api/v1/me/ is self-service.
-        if (path.startsWith("/api/v1/") && !op["x-permission"] && !op["x-network-scope"] && !path.startsWith("/api/v1/me/") && !PUBLIC_API.has(key)) unmarked.push(key);
+        if (path.startsWith("/api/v1/") && !op["x-permission"] && !op["x-network-scope"] && !/^\/api\/v1\/me(\/|$)/.test(path) && !PUBLIC_API.has(key)) unmarked.push(key);
       }
     }
     expect(unmarked).toEqual([]);

@@ -298,3 +298,32 @@ describe("guest block enforcement point", () => {
     expect(isGuestBlocked(w.s.ctx, w.netA, guest!.id)).toBe(false);
   });
 });
+
+describe("my account", () => {
+  test("a network administrator changes their own name; an empty one is refused", async () => {
+    expect((await w.a.request("PATCH", "/api/v1/me", { name: "Alice Admin" })).status).toBe(204);
+    const bad = await w.a.request("PATCH", "/api/v1/me", { name: "  " });
+    expect(bad.status).toBe(400);
+    const page = await fetch(`${w.s.url}/network/account`, { headers: { cookie: w.a.cookie } });
+    expect(await page.text()).toContain('value="Alice Admin"');
+  });
+});
+
+describe("restart", () => {
+  test("a chosen event-logging verbosity applies again after a restart", async () => {
+    const { startTestServer } = await import("../support/server.ts");
+    const { updateNetworkOptions } = await import("../../src/modules/network-admin/network-admin.service.ts");
+    const { createNetwork } = await import("../../src/modules/networks/networks.service.ts");
+    const { systemActor } = await import("../../src/modules/audit/audit.service.ts");
+    const first = await startTestServer({}, { keepData: true });
+    const n = await createNetwork(first.ctx, { name: "Restarted" });
+    await updateNetworkOptions(first.ctx, systemActor, n.id, { eventLogging: "messaging" });
+    await first.close();
+    const second = await startTestServer({ dataDir: first.dataDir });
+    try {
+      expect(second.ctx.log.verbosity.level).toBe("messaging");
+    } finally {
+      await second.close();
+    }
+  }, 30_000);
+});

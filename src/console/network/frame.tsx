@@ -25,6 +25,7 @@ export const sections = (nid: string): NavItem[] => [
   { href: `/network/${nid}/profile`, label: "Network profile" },
   { href: `/network/${nid}/administrators`, label: "Administrators" },
   { href: `/network/${nid}/tokens`, label: "API tokens" },
+  { href: "/network/account", label: "My account" },
 ];
 
 export const notices: Record<string, string> = {

@@ -7,6 +7,8 @@ import { stringify } from "csv-stringify/sync";
 import type { AppContext } from "../../app/context.ts";
 import { actorOf, requireAdmin } from "../../http/auth.ts";
 import { AppError } from "../../http/errors.ts";
+import { clientIp } from "../../http/middleware.ts";
+import { changeOwnName } from "../admins/admins.service.ts";
 import { errorResponses, json, pageQuery } from "../../http/openapi.ts";
 import type { App } from "../../http/types.ts";
 import { userStatuses } from "../../db/schema/directory.ts";
@@ -21,7 +23,7 @@ import {
 } from "../security-groups/security-groups.service.ts";
 import { securityGroupSettingsSchema, settingEnforcement } from "../security-groups/settings.ts";
 import {
-  answerInvitation, blockGuest, createNetworkToken, createTag, deleteTag, getTag, inviteAdministrator, listGuests, listInvitationsOf, listNetworkInvitations, listNetworkTokens, listTags,
+  answerInvitation, applyEventLogging, blockGuest, createNetworkToken, createTag, deleteTag, getTag, inviteAdministrator, listGuests, listInvitationsOf, listNetworkInvitations, listNetworkTokens, listTags,
   networkOptionsOf, revokeNetworkToken, updateNetworkOptions, updateTag, type SecurityTag,
 } from "./network-admin.service.ts";
 import { networkGuarded, networkIdOf } from "./network-auth.ts";
@@ -101,6 +103,8 @@ export function configView(ctx: AppContext, i: ClientConfigInfo, origin: string)
 const options = (ctx: AppContext, networkId: string) => ({ ...networkOptionsOf(ctx, networkId), callingTcpPort: ctx.config.callingTcpPort, runningEventLogging: ctx.log.verbosity.level });
 
 export function registerNetworkAdminRoutes(app: App, ctx: AppContext) {
+  // A verbosity a network chose before a restart applies again from the start (the app is built after migrations).
+  applyEventLogging(ctx);
   const g = networkGuarded(ctx);
   // After any successful change to a network, default rooms follow the directory (new users, group moves, suspensions).
   app.use("/api/v1/networks/:networkId/*", async (c, next) => {
@@ -130,6 +134,18 @@ export function registerNetworkAdminRoutes(app: App, ctx: AppContext) {
     async (c) => {
       const a = c.get("admin")!;
       await answerInvitation(ctx, { ...actorOf(c), id: a.id }, c.req.valid("param").networkId, c.req.valid("json").accept);
+      return c.body(null, 204);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: "patch", path: "/api/v1/me", tags, summary: "Change my display name", middleware: [requireAdmin()],
+      request: { body: { required: true, ...json(z.object({ name: z.string().max(100).describe("1 to 100 characters") }).strict()) } },
+      responses: { 204: { description: "changed" }, ...errorResponses(400, 401, 403) },
+    }),
+    async (c) => {
+      await changeOwnName(ctx, c.get("admin")!, c.req.valid("json").name, clientIp(c));
       return c.body(null, 204);
     },
   );
