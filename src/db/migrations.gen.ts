@@ -3,9 +3,9 @@ export interface EmbeddedMigration { tag: string; folderMillis: number; bps: boo
 export const migrations: EmbeddedMigration[] = [
   {
     "tag": "0000_init",
-    "folderMillis": 1795696579370,
+    "folderMillis": 1795697182000,
     "bps": true,
-    "hash": "49213f458da691bc45f75d04a18132cdc157a1b5b643685dfaa116604b0f1df4",
+    "hash": "d8dd7030bea62469ae87ecfca97bed5e2cfbb2a99ea75ddd25940f9fe3512cce",
     "sql": [
       "CREATE TABLE `heartbeat` (\n\t`id` integer PRIMARY KEY NOT NULL,\n\t`at` integer NOT NULL\n);\n",
       "\nCREATE TABLE `settings` (\n\t`key` text PRIMARY KEY NOT NULL,\n\t`value` text NOT NULL,\n\t`updated_at` integer NOT NULL\n);\n",
@@ -25,6 +25,7 @@ export const migrations: EmbeddedMigration[] = [
       "\nCREATE UNIQUE INDEX `users_network_username_uq` ON `users` (`network_id`,`username`);",
       "\nCREATE INDEX `users_group_idx` ON `users` (`security_group_id`);",
       "\nCREATE INDEX `users_network_status_idx` ON `users` (`network_id`,`status`);",
+      "\nCREATE INDEX `users_network_type_idx` ON `users` (`network_id`,`type`);",
       "\nCREATE TABLE `api_tokens` (\n\t`id` text PRIMARY KEY NOT NULL,\n\t`label` text NOT NULL,\n\t`token_hash` text NOT NULL,\n\t`prefix` text NOT NULL,\n\t`role_id` text NOT NULL,\n\t`network_id` text,\n\t`created_by` text,\n\t`created_at` integer NOT NULL,\n\t`last_used_at` integer,\n\tFOREIGN KEY (`role_id`) REFERENCES `roles`(`id`) ON UPDATE no action ON DELETE no action,\n\tFOREIGN KEY (`network_id`) REFERENCES `networks`(`id`) ON UPDATE no action ON DELETE cascade,\n\tFOREIGN KEY (`created_by`) REFERENCES `administrators`(`id`) ON UPDATE no action ON DELETE set null\n);\n",
       "\nCREATE UNIQUE INDEX `api_tokens_token_hash_unique` ON `api_tokens` (`token_hash`);",
       "\nCREATE INDEX `api_tokens_network_idx` ON `api_tokens` (`network_id`);",

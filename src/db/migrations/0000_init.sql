@@ -102,6 +102,7 @@ CREATE TABLE `users` (
 CREATE UNIQUE INDEX `users_network_username_uq` ON `users` (`network_id`,`username`);--> statement-breakpoint
 CREATE INDEX `users_group_idx` ON `users` (`security_group_id`);--> statement-breakpoint
 CREATE INDEX `users_network_status_idx` ON `users` (`network_id`,`status`);--> statement-breakpoint
+CREATE INDEX `users_network_type_idx` ON `users` (`network_id`,`type`);--> statement-breakpoint
 CREATE TABLE `api_tokens` (
 	`id` text PRIMARY KEY NOT NULL,
 	`label` text NOT NULL,

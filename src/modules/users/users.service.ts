@@ -295,9 +295,12 @@ export async function changeUserStatus(ctx: AppContext, actor: Actor, networkId:
     const db = ctx.storage.writeDb;
     for (let i = 0; i < ids.length; i += 500) {
       const chunk = ids.slice(i, i + 500);
-      const w = and(eq(users.networkId, networkId), inArray(users.id, chunk), ne(users.status, status));
-      changed += db.select({ n: sql<number>`count(*)` }).from(users).where(w).get()?.n ?? 0;
-      db.update(users).set({ status, failedSignIns: 0, updatedAt: new Date() }).where(w).run();
+      // Looked up by primary key only, then filtered here: with network_id and status in the
+      // WHERE, SQLite picks the (network_id, status) index and scans the whole network per chunk.
+      const hit = db.select({ id: users.id, networkId: users.networkId, status: users.status }).from(users).where(inArray(users.id, chunk)).all().filter((r) => r.networkId === networkId && r.status !== status).map((r) => r.id);
+      if (!hit.length) continue;
+      changed += hit.length;
+      db.update(users).set({ status, failedSignIns: 0, updatedAt: new Date() }).where(inArray(users.id, hit)).run();
     }
     auditIn(ctx, { actor, action: suspend ? "user.suspend" : "user.unsuspend", target: ids.length === 1 ? `user ${ids[0]}` : `${ids.length} users`, networkId, details: { count: changed, ...(ids.length <= 20 ? { userIds: ids } : {}) } });
   });
@@ -312,9 +315,11 @@ export async function deleteUsers(ctx: AppContext, actor: Actor, networkId: stri
   await ctx.writer.run(() => {
     const db = ctx.storage.writeDb;
     for (let i = 0; i < ids.length; i += 500) {
-      const w = and(eq(users.networkId, networkId), inArray(users.id, ids.slice(i, i + 500)));
-      deleted += db.select({ n: sql<number>`count(*)` }).from(users).where(w).get()?.n ?? 0;
-      db.delete(users).where(w).run();
+      // By primary key only (see changeUserStatus), filtered to this network here.
+      const mine = db.select({ id: users.id, networkId: users.networkId }).from(users).where(inArray(users.id, ids.slice(i, i + 500))).all().filter((r) => r.networkId === networkId).map((r) => r.id);
+      if (!mine.length) continue;
+      deleted += mine.length;
+      db.delete(users).where(inArray(users.id, mine)).run();
     }
     auditIn(ctx, { actor, action: "user.delete", target: ids.length === 1 ? `user ${ids[0]}` : `${ids.length} users`, networkId, details: { count: deleted, ...(ids.length <= 20 ? { userIds: ids } : {}) } });
   });
