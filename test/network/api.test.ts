@@ -67,7 +67,7 @@ describe("team directory", () => {
   });
 
   test("suspend, unsuspend, reset devices, delete; the CSV download", async () => {
-    const u = (await call("POST", "/users", { username: "dave", password: USER_PASSWORD })).body;
+    const u = (await call("POST", "/users", { username: "dave", password: USER_PASSWORD, firstName: "=SUM(A1)" })).body;
     expect((await call("POST", `/users/${u.id}/suspend`)).body.status).toBe("suspended");
     expect((await call("POST", `/users/${u.id}/unsuspend`)).body.status).toBe("active");
     expect((await call("POST", `/users/${u.id}/reset-devices`)).body).toEqual({ reset: 0 });
@@ -75,7 +75,8 @@ describe("team directory", () => {
     expect(csv.status).toBe(200);
     expect(csv.headers.get("content-type")).toContain("text/csv");
     expect(String(csv.body).split("\n")[0]).toBe("username,first_name,last_name,status,type,security_group,created_at");
-    expect(String(csv.body)).toContain("dave,");
+    // A name a spreadsheet would run as a formula is written as text.
+    expect(String(csv.body)).toContain("dave,'=SUM(A1),");
     expect((await call("DELETE", `/users/${u.id}`)).status).toBe(204);
     expect((await call("GET", `/users/${u.id}`)).status).toBe(404);
   });

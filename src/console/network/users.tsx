@@ -2,14 +2,13 @@
 // suspend, unsuspend, reset devices, delete; CSV download; bulk suspend or
 // delete by CSV upload with a preview, an acknowledgement and a result report.
 import type { Context } from "hono";
-import { stringify } from "csv-stringify/sync";
 import type { AppContext } from "../../app/context.ts";
 import { actorOf } from "../../http/auth.ts";
 import type { AppError } from "../../http/errors.ts";
 import type { AppEnv } from "../../http/types.ts";
 import { userStatuses } from "../../db/schema/directory.ts";
 import {
-  changeUserStatus, createUser, deleteUsers, directoryCsvRows, directorySorts, getUser, listDirectory, resetUserDevices, updateUser, type DirectorySort, type User,
+  changeUserStatus, createUser, deleteUsers, directoryCsv, directorySorts, getUser, listDirectory, resetUserDevices, updateUser, type DirectorySort, type User,
 } from "../../modules/users/users.service.ts";
 import { BULK_TEMPLATE, MAX_BULK_ROWS, previewBulk, runBulk, type BulkAction } from "../../modules/users/bulk.service.ts";
 import { listSecurityGroups } from "../../modules/security-groups/security-groups.service.ts";
@@ -270,8 +269,7 @@ export function userPages(ctx: AppContext): ConsoleRoute[] {
       path: "/network/:nid/users.csv",
       permission: null,
       handler: (c) => {
-        const csv = stringify(directoryCsvRows(ctx, nidOf(c)).map((row) => row.map((v) => (/^[=+\-@\t\r]/.test(v) ? `'${v}` : v))), { header: true, columns: ["username", "first_name", "last_name", "status", "type", "security_group", "created_at"] });
-        return c.body(csv, 200, { "content-type": "text/csv; charset=utf-8", "content-disposition": 'attachment; filename="directory.csv"' });
+        return c.body(directoryCsv(ctx, nidOf(c)), 200, { "content-type": "text/csv; charset=utf-8", "content-disposition": 'attachment; filename="directory.csv"' });
       },
     },
     { method: "GET", path: "/network/:nid/users/:id", permission: null, handler: (c) => detail(c) },

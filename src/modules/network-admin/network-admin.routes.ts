@@ -3,7 +3,6 @@
 // the network console calls. Self-service endpoints (/api/v1/me/...) list the
 // caller's networks and answer invitations.
 import { createRoute, z } from "@hono/zod-openapi";
-import { stringify } from "csv-stringify/sync";
 import type { AppContext } from "../../app/context.ts";
 import { actorOf, requireAdmin } from "../../http/auth.ts";
 import { AppError } from "../../http/errors.ts";
@@ -15,7 +14,7 @@ import { userStatuses } from "../../db/schema/directory.ts";
 import { eventLoggingLevels } from "../../db/schema/network-admin.ts";
 import { getNetwork, networksOfAdmin, updateNetwork } from "../networks/networks.service.ts";
 import {
-  changeUserStatus, createUser, deleteUsers, directoryCounts, directoryCsvRows, directorySorts, getUser, listDirectory, resetUserDevices, updateUser, type DirectoryUser, type User,
+  changeUserStatus, createUser, deleteUsers, directoryCounts, directoryCsv, directorySorts, getUser, listDirectory, resetUserDevices, updateUser, type DirectoryUser, type User,
 } from "../users/users.service.ts";
 import { BULK_TEMPLATE, bulkActions, previewBulk, runBulk } from "../users/bulk.service.ts";
 import {
@@ -196,8 +195,7 @@ export function registerNetworkAdminRoutes(app: App, ctx: AppContext) {
     },
   );
   app.openapi(createRoute({ method: "get", path: `${NET}/users.csv`, ...m("Download the directory as CSV"), request: { params: Net }, responses: { 200: { description: "CSV", content: { "text/csv": { schema: z.string() } } }, ...errorResponses(401, 403) } }), (c) => {
-    const csv = stringify(directoryCsvRows(ctx, networkIdOf(c)).map((row) => row.map((v) => (/^[=+\-@\t\r]/.test(v) ? `'${v}` : v))), { header: true, columns: ["username", "first_name", "last_name", "status", "type", "security_group", "created_at"] });
-    return c.body(csv, 200, { "content-type": "text/csv; charset=utf-8", "content-disposition": 'attachment; filename="directory.csv"' });
+    return c.body(directoryCsv(ctx, networkIdOf(c)), 200, { "content-type": "text/csv; charset=utf-8", "content-disposition": 'attachment; filename="directory.csv"' });
   });
   app.openapi(createRoute({ method: "get", path: `${NET}/users/bulk/template`, ...m("The CSV template for bulk suspend and delete"), request: { params: Net }, responses: { 200: { description: "CSV", content: { "text/csv": { schema: z.string() } } }, ...errorResponses(401, 403) } }), (c) =>
     c.body(BULK_TEMPLATE, 200, { "content-type": "text/csv; charset=utf-8", "content-disposition": 'attachment; filename="bulk-template.csv"' }),

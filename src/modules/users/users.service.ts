@@ -1,6 +1,7 @@
 // Users of a network (people, web admins and bots). Usernames are unique per
 // network and compared case-insensitively; passwords follow the user's
 // security group's complexity rule and are kept only as argon2id hashes.
+import { stringify } from "csv-stringify/sync";
 import { and, asc, desc, eq, inArray, isNull, ne, or, sql, type SQL } from "drizzle-orm";
 import type { AppContext } from "../../app/context.ts";
 import { devices, prekeys, securityGroups, users } from "../../db/schema/index.ts";
@@ -355,6 +356,12 @@ export function matchUsernames(ctx: AppContext, networkId: string, usernames: st
     for (const r of db.select({ id: users.id, username: users.username, status: users.status }).from(users).where(and(eq(users.networkId, networkId), inArray(users.username, wanted.slice(i, i + 500)))).all()) matched.set(r.username, r);
   }
   return { matched, unmatched: wanted.filter((u) => !matched.has(u)) };
+}
+
+/** The directory as a CSV file; cells that spreadsheets would run as formulas start with a quote. */
+export function directoryCsv(ctx: AppContext, networkId: string): string {
+  const cell = (v: string) => (/^[=+\-@\t\r]/.test(v) ? `'${v}` : v);
+  return stringify(directoryCsvRows(ctx, networkId).map((row) => row.map(cell)), { header: true, columns: ["username", "first_name", "last_name", "status", "type", "security_group", "created_at"] });
 }
 
 /** The directory as CSV rows (bots included, marked by type), for download. */
