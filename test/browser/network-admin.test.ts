@@ -87,7 +87,7 @@ test("the network administrator's console, end to end", async () => {
 
   // --- Edit a security group's messaging settings ---
   await nav(page, "Security groups").click();
-  await page.getByRole("link", { name: "Default" }).click();
+  await page.getByRole("main").getByRole("link", { name: "Default", exact: true }).click();
   // Every setting shows who enforces it.
   expect(await page.locator(".enforce-server").count()).toBeGreaterThan(5);
   expect(await page.locator(".enforce-client").count()).toBeGreaterThan(5);
