@@ -19,7 +19,6 @@ import {
   signOut,
   startTotpEnrollment,
 } from "../modules/admins/admins.service.ts";
-import { networksOfAdmin } from "../modules/networks/networks.service.ts";
 import { adminPasswordRuleText, getAppearance, getDeploymentSettings } from "../modules/settings/settings.service.ts";
 import { Csrf, ErrorSummary, Field, Notice, errorsOf, type FieldErrors } from "./components.tsx";
 import { consoleGuard, homeOf, readForm } from "./console-auth.tsx";
@@ -222,28 +221,5 @@ export function registerAccountPages(app: App, ctx: AppContext) {
     }
     return c.redirect("/account/two-factor?notice=disabled", 303);
   });
-
-  // Network administrators land here; their console comes with its own issue.
-  app.get("/network", consoleGuard({ kind: "network" }), (c) => {
-    const nets = networksOfAdmin(ctx, c.get("admin")!.id);
-    return c.html(
-      page(
-        <Layout title="My networks" area="Network administrator" user={userOf(c)} nav={[{ href: "/network", label: "My networks" }]} current="/network">
-          <Notice text={c.req.query("notice") === "password-changed" ? "Your password is changed." : undefined} />
-          {nets.length ? (
-            <ul class="cards">
-              {nets.map((n) => (
-                <li>
-                  <h2>{n.name}</h2>
-                  <p class="hint">{n.federationDomain ? `Federation domain: ${n.federationDomain}` : "No federation domain"}</p>
-                </li>
-              ))}
-            </ul>
-          ) : (
-            <p>You administer no network yet. A super administrator can assign you to one.</p>
-          )}
-        </Layout>,
-      ),
-    );
-  });
+  // Network administrators land on /network, served by src/console/network/.
 }

@@ -19,7 +19,7 @@ export interface ConsoleRoute {
   handler: ConsoleHandler;
 }
 
-export const CONSOLE_PREFIXES = ["/admin", "/network", "/account", "/sign-in", "/sign-out"];
+export const CONSOLE_PREFIXES = ["/admin", "/network", "/account", "/sign-in", "/sign-out", "/config"];
 export const isConsolePath = (path: string) => CONSOLE_PREFIXES.some((p) => path === p || path.startsWith(p + "/"));
 
 async function formCsrf(c: Context<AppEnv>): Promise<string | undefined> {

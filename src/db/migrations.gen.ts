@@ -3,9 +3,9 @@ export interface EmbeddedMigration { tag: string; folderMillis: number; bps: boo
 export const migrations: EmbeddedMigration[] = [
   {
     "tag": "0000_init",
-    "folderMillis": 1795697560733,
+    "folderMillis": 1795697711415,
     "bps": true,
-    "hash": "13e6610fdf1a5482672f9af1c61996c419aab418e17062f8b40a1b5023317bc4",
+    "hash": "4064106a022cd61ccd6a57fa8d455c979da02a091cb5e0c86cba4f3f0add7044",
     "sql": [
       "CREATE TABLE `heartbeat` (\n\t`id` integer PRIMARY KEY NOT NULL,\n\t`at` integer NOT NULL\n);\n",
       "\nCREATE TABLE `settings` (\n\t`key` text PRIMARY KEY NOT NULL,\n\t`value` text NOT NULL,\n\t`updated_at` integer NOT NULL\n);\n",
@@ -25,6 +25,7 @@ export const migrations: EmbeddedMigration[] = [
       "\nCREATE UNIQUE INDEX `users_network_username_uq` ON `users` (`network_id`,`username`);",
       "\nCREATE INDEX `users_group_idx` ON `users` (`security_group_id`);",
       "\nCREATE INDEX `users_network_status_idx` ON `users` (`network_id`,`status`);",
+      "\nCREATE INDEX `users_network_type_idx` ON `users` (`network_id`,`type`);",
       "\nCREATE TABLE `api_tokens` (\n\t`id` text PRIMARY KEY NOT NULL,\n\t`label` text NOT NULL,\n\t`token_hash` text NOT NULL,\n\t`prefix` text NOT NULL,\n\t`role_id` text NOT NULL,\n\t`network_id` text,\n\t`created_by` text,\n\t`created_at` integer NOT NULL,\n\t`last_used_at` integer,\n\tFOREIGN KEY (`role_id`) REFERENCES `roles`(`id`) ON UPDATE no action ON DELETE no action,\n\tFOREIGN KEY (`network_id`) REFERENCES `networks`(`id`) ON UPDATE no action ON DELETE cascade,\n\tFOREIGN KEY (`created_by`) REFERENCES `administrators`(`id`) ON UPDATE no action ON DELETE set null\n);\n",
       "\nCREATE UNIQUE INDEX `api_tokens_token_hash_unique` ON `api_tokens` (`token_hash`);",
       "\nCREATE INDEX `api_tokens_network_idx` ON `api_tokens` (`network_id`);",
@@ -59,7 +60,20 @@ export const migrations: EmbeddedMigration[] = [
       "\nCREATE TABLE `room_file_entries` (\n\t`id` text PRIMARY KEY NOT NULL,\n\t`room_id` text NOT NULL,\n\t`parent_id` text DEFAULT '' NOT NULL,\n\t`kind` text NOT NULL,\n\t`name` text NOT NULL,\n\t`file_id` text,\n\t`size` integer DEFAULT 0 NOT NULL,\n\t`created_by` text NOT NULL,\n\t`created_at` integer NOT NULL,\n\t`updated_at` integer NOT NULL,\n\tFOREIGN KEY (`file_id`) REFERENCES `files`(`id`) ON UPDATE no action ON DELETE cascade\n);\n",
       "\nCREATE UNIQUE INDEX `room_file_entries_name_uq` ON `room_file_entries` (`room_id`,`parent_id`,`name`);",
       "\nCREATE INDEX `room_file_entries_file_idx` ON `room_file_entries` (`file_id`);",
-      "\nCREATE TABLE `compliance_writers` (\n\t`network_id` text PRIMARY KEY NOT NULL,\n\t`bot_user_id` text NOT NULL,\n\t`mode` text NOT NULL,\n\t`options` text NOT NULL,\n\t`paused` integer DEFAULT false NOT NULL,\n\t`created_at` integer NOT NULL,\n\t`updated_at` integer NOT NULL,\n\tFOREIGN KEY (`network_id`) REFERENCES `networks`(`id`) ON UPDATE no action ON DELETE cascade,\n\tFOREIGN KEY (`bot_user_id`) REFERENCES `users`(`id`) ON UPDATE no action ON DELETE cascade\n);\n"
+      "\nCREATE TABLE `compliance_writers` (\n\t`network_id` text PRIMARY KEY NOT NULL,\n\t`bot_user_id` text NOT NULL,\n\t`mode` text NOT NULL,\n\t`options` text NOT NULL,\n\t`paused` integer DEFAULT false NOT NULL,\n\t`created_at` integer NOT NULL,\n\t`updated_at` integer NOT NULL,\n\tFOREIGN KEY (`network_id`) REFERENCES `networks`(`id`) ON UPDATE no action ON DELETE cascade,\n\tFOREIGN KEY (`bot_user_id`) REFERENCES `users`(`id`) ON UPDATE no action ON DELETE cascade\n);\n",
+      "\nCREATE TABLE `client_configs` (\n\t`id` text PRIMARY KEY NOT NULL,\n\t`network_id` text NOT NULL,\n\t`security_group_id` text NOT NULL,\n\t`name` text NOT NULL,\n\t`file` text NOT NULL,\n\t`pin_certificates` integer DEFAULT false NOT NULL,\n\t`public_id` text NOT NULL,\n\t`expires_at` integer NOT NULL,\n\t`expired_at` integer,\n\t`created_at` integer NOT NULL,\n\tFOREIGN KEY (`network_id`) REFERENCES `networks`(`id`) ON UPDATE no action ON DELETE cascade,\n\tFOREIGN KEY (`security_group_id`) REFERENCES `security_groups`(`id`) ON UPDATE no action ON DELETE cascade\n);\n",
+      "\nCREATE UNIQUE INDEX `client_configs_public_id_unique` ON `client_configs` (`public_id`);",
+      "\nCREATE INDEX `client_configs_network_idx` ON `client_configs` (`network_id`);",
+      "\nCREATE TABLE `default_rooms` (\n\t`id` text PRIMARY KEY NOT NULL,\n\t`network_id` text NOT NULL,\n\t`security_group_id` text,\n\t`conversation_id` text NOT NULL,\n\t`created_at` integer NOT NULL,\n\tFOREIGN KEY (`network_id`) REFERENCES `networks`(`id`) ON UPDATE no action ON DELETE cascade,\n\tFOREIGN KEY (`security_group_id`) REFERENCES `security_groups`(`id`) ON UPDATE no action ON DELETE cascade\n);\n",
+      "\nCREATE INDEX `default_rooms_network_idx` ON `default_rooms` (`network_id`);",
+      "\nCREATE TABLE `guest_blocks` (\n\t`network_id` text NOT NULL,\n\t`guest_user_id` text NOT NULL,\n\t`blocked_by` text,\n\t`created_at` integer NOT NULL,\n\tPRIMARY KEY(`network_id`, `guest_user_id`),\n\tFOREIGN KEY (`network_id`) REFERENCES `networks`(`id`) ON UPDATE no action ON DELETE cascade,\n\tFOREIGN KEY (`guest_user_id`) REFERENCES `users`(`id`) ON UPDATE no action ON DELETE cascade\n);\n",
+      "\nCREATE INDEX `guest_blocks_guest_idx` ON `guest_blocks` (`guest_user_id`);",
+      "\nCREATE TABLE `network_invitations` (\n\t`network_id` text NOT NULL,\n\t`admin_id` text NOT NULL,\n\t`invited_by` text,\n\t`created_at` integer NOT NULL,\n\tPRIMARY KEY(`network_id`, `admin_id`),\n\tFOREIGN KEY (`network_id`) REFERENCES `networks`(`id`) ON UPDATE no action ON DELETE cascade,\n\tFOREIGN KEY (`admin_id`) REFERENCES `administrators`(`id`) ON UPDATE no action ON DELETE cascade\n);\n",
+      "\nCREATE INDEX `network_invitations_admin_idx` ON `network_invitations` (`admin_id`);",
+      "\nCREATE TABLE `network_options` (\n\t`network_id` text PRIMARY KEY NOT NULL,\n\t`event_logging` text,\n\t`updated_at` integer NOT NULL,\n\tFOREIGN KEY (`network_id`) REFERENCES `networks`(`id`) ON UPDATE no action ON DELETE cascade\n);\n",
+      "\nCREATE TABLE `security_group_tags` (\n\t`group_id` text NOT NULL,\n\t`tag_id` text NOT NULL,\n\tPRIMARY KEY(`group_id`, `tag_id`),\n\tFOREIGN KEY (`group_id`) REFERENCES `security_groups`(`id`) ON UPDATE no action ON DELETE cascade,\n\tFOREIGN KEY (`tag_id`) REFERENCES `security_tags`(`id`) ON UPDATE no action ON DELETE cascade\n);\n",
+      "\nCREATE TABLE `security_tags` (\n\t`id` text PRIMARY KEY NOT NULL,\n\t`network_id` text NOT NULL,\n\t`name` text NOT NULL,\n\t`kind` text NOT NULL,\n\t`colour` text NOT NULL,\n\t`created_at` integer NOT NULL,\n\tFOREIGN KEY (`network_id`) REFERENCES `networks`(`id`) ON UPDATE no action ON DELETE cascade\n);\n",
+      "\nCREATE INDEX `security_tags_network_idx` ON `security_tags` (`network_id`);"
     ]
   }
 ];

@@ -19,6 +19,8 @@ import { registerOwnPasswordRoutes } from "../modules/users/own-password.routes.
 import { registerRelayRoutes } from "../relay/gateway.ts";
 import { isChunkUpload, registerFileRoutes } from "../modules/files/files.routes.ts";
 import { registerComplianceRoutes } from "../modules/compliance/compliance.routes.ts";
+import { registerNetworkAdminRoutes } from "../modules/network-admin/network-admin.routes.ts";
+import { registerNetworkConsole } from "../console/network/routes.ts";
 import { loadSession } from "./auth.ts";
 import { registerAccountPages } from "../console/account.tsx";
 import { registerSuperConsole } from "../console/admin/routes.ts";
@@ -61,6 +63,8 @@ export function createHttpApp(ctx: AppContext): App {
   registerCrashReportRoutes(app, ctx);
   registerAccountPages(app, ctx);
   registerSuperConsole(app, ctx);
+  registerNetworkAdminRoutes(app, ctx);
+  registerNetworkConsole(app, ctx);
   registerCallingRoutes(app, ctx);
   registerDeviceRoutes(app, ctx);
   registerConversationRoutes(app, ctx);

@@ -55,7 +55,8 @@ async function csrfOf(c: Context<AppEnv>): Promise<string | undefined> {
   return undefined;
 }
 
-async function checkSession(c: Context<AppEnv>, allowDuringPasswordChange: boolean) {
+/** The signed-in administrator, with CSRF on state changes and the forced password change (shared with the network API's guard). */
+export async function checkSession(c: Context<AppEnv>, allowDuringPasswordChange: boolean) {
   const admin = c.get("admin");
   if (!admin) throw new AppError("unauthenticated", "sign in first");
   if (!SAFE_METHODS.has(c.req.method)) {

@@ -5,6 +5,7 @@ import type { AppContext } from "../app/context.ts";
 import { PacketError, parsePacketEnvelope } from "../crypto/index.ts";
 import { relayHooks } from "./hooks.ts";
 import { packetStore } from "./store.ts";
+import { isGuestBlocked } from "../modules/network-admin/network-admin.service.ts";
 
 /** Largest packet the relay takes (files travel as separate encrypted chunks). */
 export const MAX_PACKET_BYTES = 4 * 1024 * 1024;
@@ -51,6 +52,11 @@ export function acceptPacket(ctx: AppContext, me: SenderPrincipal, bytes: Uint8A
   }
   const store = packetStore(ctx);
   const conv = store.conversationInfo(header.conversationId);
+  // A guest the conversation's network blocked reaches nobody there (checked first, so it stays
+  // enforced when conversations span networks; today they never do, see the check below).
+  if (conv && conv.networkId !== me.networkId && isGuestBlocked(ctx, conv.networkId, me.userId)) {
+    throw new Refusal("guest_blocked", "this network's administrators blocked you", id);
+  }
   if (!conv || conv.networkId !== me.networkId || !conv.members.has(me.userId)) {
     throw new Refusal("not_member", "you are not a member of this conversation", id);
   }

@@ -68,12 +68,13 @@ function send(op: { method: string; path: string }, headers: Record<string, stri
 
 describe("REST API", () => {
   test("every /api/v1 operation is either deliberately public/self-service or names its permission", async () => {
-    const doc = (await (await fetch(`${s.url}/api/openapi.json`)).json()) as { paths: Record<string, Record<string, { "x-permission"?: string }>> };
+    const doc = (await (await fetch(`${s.url}/api/openapi.json`)).json()) as { paths: Record<string, Record<string, { "x-permission"?: string; "x-network-scope"?: boolean }>> };
     const unmarked: string[] = [];
     for (const [path, ops] of Object.entries(doc.paths)) {
       for (const [method, op] of Object.entries(ops)) {
         const key = `${method.toUpperCase()} ${path}`;
-        if (path.startsWith("/api/v1/") && !op["x-permission"] && !PUBLIC_API.has(key)) unmarked.push(key);
+        // Network-scoped endpoints (x-network-scope) are walked by test/network/isolation.test.ts; /api/v1/me/ is self-service.
+        if (path.startsWith("/api/v1/") && !op["x-permission"] && !op["x-network-scope"] && !/^\/api\/v1\/me(\/|$)/.test(path) && !PUBLIC_API.has(key)) unmarked.push(key);
       }
     }
     expect(unmarked).toEqual([]);
@@ -179,6 +180,9 @@ describe("console", () => {
     expect((await n.request("GET", "/admin")).status).toBe(403);
     expect((await n.request("GET", "/admin/networks")).status).toBe(403);
     expect((await n.request("GET", "/api/v1/networks")).status).toBe(403);
-    expect((await n.request("GET", "/network")).status).toBe(200);
+    const home = await n.request("GET", "/network");
+    expect(home.status).toBe(303);
+    expect(home.headers.get("location")).toMatch(/^\/network\/[0-9a-f-]{36}$/);
+    expect((await n.request("GET", home.headers.get("location")!)).status).toBe(200);
   });
 });

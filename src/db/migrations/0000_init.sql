@@ -103,6 +103,7 @@ CREATE TABLE `users` (
 CREATE UNIQUE INDEX `users_network_username_uq` ON `users` (`network_id`,`username`);--> statement-breakpoint
 CREATE INDEX `users_group_idx` ON `users` (`security_group_id`);--> statement-breakpoint
 CREATE INDEX `users_network_status_idx` ON `users` (`network_id`,`status`);--> statement-breakpoint
+CREATE INDEX `users_network_type_idx` ON `users` (`network_id`,`type`);--> statement-breakpoint
 CREATE TABLE `api_tokens` (
 	`id` text PRIMARY KEY NOT NULL,
 	`label` text NOT NULL,
@@ -304,3 +305,80 @@ CREATE TABLE `compliance_writers` (
 	FOREIGN KEY (`network_id`) REFERENCES `networks`(`id`) ON UPDATE no action ON DELETE cascade,
 	FOREIGN KEY (`bot_user_id`) REFERENCES `users`(`id`) ON UPDATE no action ON DELETE cascade
 );
+--> statement-breakpoint
+CREATE TABLE `client_configs` (
+	`id` text PRIMARY KEY NOT NULL,
+	`network_id` text NOT NULL,
+	`security_group_id` text NOT NULL,
+	`name` text NOT NULL,
+	`file` text NOT NULL,
+	`pin_certificates` integer DEFAULT false NOT NULL,
+	`public_id` text NOT NULL,
+	`expires_at` integer NOT NULL,
+	`expired_at` integer,
+	`created_at` integer NOT NULL,
+	FOREIGN KEY (`network_id`) REFERENCES `networks`(`id`) ON UPDATE no action ON DELETE cascade,
+	FOREIGN KEY (`security_group_id`) REFERENCES `security_groups`(`id`) ON UPDATE no action ON DELETE cascade
+);
+--> statement-breakpoint
+CREATE UNIQUE INDEX `client_configs_public_id_unique` ON `client_configs` (`public_id`);--> statement-breakpoint
+CREATE INDEX `client_configs_network_idx` ON `client_configs` (`network_id`);--> statement-breakpoint
+CREATE TABLE `default_rooms` (
+	`id` text PRIMARY KEY NOT NULL,
+	`network_id` text NOT NULL,
+	`security_group_id` text,
+	`conversation_id` text NOT NULL,
+	`created_at` integer NOT NULL,
+	FOREIGN KEY (`network_id`) REFERENCES `networks`(`id`) ON UPDATE no action ON DELETE cascade,
+	FOREIGN KEY (`security_group_id`) REFERENCES `security_groups`(`id`) ON UPDATE no action ON DELETE cascade
+);
+--> statement-breakpoint
+CREATE INDEX `default_rooms_network_idx` ON `default_rooms` (`network_id`);--> statement-breakpoint
+CREATE TABLE `guest_blocks` (
+	`network_id` text NOT NULL,
+	`guest_user_id` text NOT NULL,
+	`blocked_by` text,
+	`created_at` integer NOT NULL,
+	PRIMARY KEY(`network_id`, `guest_user_id`),
+	FOREIGN KEY (`network_id`) REFERENCES `networks`(`id`) ON UPDATE no action ON DELETE cascade,
+	FOREIGN KEY (`guest_user_id`) REFERENCES `users`(`id`) ON UPDATE no action ON DELETE cascade
+);
+--> statement-breakpoint
+CREATE INDEX `guest_blocks_guest_idx` ON `guest_blocks` (`guest_user_id`);--> statement-breakpoint
+CREATE TABLE `network_invitations` (
+	`network_id` text NOT NULL,
+	`admin_id` text NOT NULL,
+	`invited_by` text,
+	`created_at` integer NOT NULL,
+	PRIMARY KEY(`network_id`, `admin_id`),
+	FOREIGN KEY (`network_id`) REFERENCES `networks`(`id`) ON UPDATE no action ON DELETE cascade,
+	FOREIGN KEY (`admin_id`) REFERENCES `administrators`(`id`) ON UPDATE no action ON DELETE cascade
+);
+--> statement-breakpoint
+CREATE INDEX `network_invitations_admin_idx` ON `network_invitations` (`admin_id`);--> statement-breakpoint
+CREATE TABLE `network_options` (
+	`network_id` text PRIMARY KEY NOT NULL,
+	`event_logging` text,
+	`updated_at` integer NOT NULL,
+	FOREIGN KEY (`network_id`) REFERENCES `networks`(`id`) ON UPDATE no action ON DELETE cascade
+);
+--> statement-breakpoint
+CREATE TABLE `security_group_tags` (
+	`group_id` text NOT NULL,
+	`tag_id` text NOT NULL,
+	PRIMARY KEY(`group_id`, `tag_id`),
+	FOREIGN KEY (`group_id`) REFERENCES `security_groups`(`id`) ON UPDATE no action ON DELETE cascade,
+	FOREIGN KEY (`tag_id`) REFERENCES `security_tags`(`id`) ON UPDATE no action ON DELETE cascade
+);
+--> statement-breakpoint
+CREATE TABLE `security_tags` (
+	`id` text PRIMARY KEY NOT NULL,
+	`network_id` text NOT NULL,
+	`name` text NOT NULL,
+	`kind` text NOT NULL,
+	`colour` text NOT NULL,
+	`created_at` integer NOT NULL,
+	FOREIGN KEY (`network_id`) REFERENCES `networks`(`id`) ON UPDATE no action ON DELETE cascade
+);
+--> statement-breakpoint
+CREATE INDEX `security_tags_network_idx` ON `security_tags` (`network_id`);

@@ -63,5 +63,7 @@ export const users = sqliteTable(
     uniqueIndex("users_network_username_uq").on(t.networkId, t.username),
     index("users_group_idx").on(t.securityGroupId),
     index("users_network_status_idx").on(t.networkId, t.status),
+    // The directory counts people apart from bots; this index answers that without reading rows.
+    index("users_network_type_idx").on(t.networkId, t.type),
   ],
 );

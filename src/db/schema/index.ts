@@ -7,3 +7,4 @@ export * from "./audit.ts";
 export * from "./messaging.ts";
 export * from "./files.ts";
 export * from "./compliance.ts";
+export * from "./network-admin.ts";

@@ -481,3 +481,13 @@ export async function deleteAdmin(ctx: AppContext, actor: Actor, id: string): Pr
     auditIn(ctx, { actor, action: "admin.delete", target: `admin ${admin.username}`, details: { kind: admin.kind } });
   });
 }
+
+/** An administrator changes their own display name (My account). */
+export async function changeOwnName(ctx: AppContext, principal: AdminPrincipal, name: string, ip?: string): Promise<void> {
+  const n = name.trim();
+  if (!n || n.length > 100) throw new AppError("validation_failed", "name: must be 1 to 100 characters", [{ path: "name", rule: "length", message: "must be 1 to 100 characters" }]);
+  await ctx.writer.run(() => {
+    ctx.storage.writeDb.update(administrators).set({ name: n, updatedAt: new Date() }).where(eq(administrators.id, principal.id)).run();
+    auditIn(ctx, { actor: { type: "admin", id: principal.id, name: principal.username, ip }, action: "admin.change_name", target: `admin ${principal.username}`, details: { name: n } });
+  });
+}

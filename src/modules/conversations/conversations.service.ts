@@ -168,6 +168,9 @@ export async function changeMembers(ctx: AppContext, me: DevicePrincipal, id: st
   return getConversation(ctx, me, id);
 }
 
+/** Called after a member left a conversation (default rooms put their members back). */
+export const leaveHooks: ((ctx: AppContext, conversationId: string, userId: string) => Promise<void>)[] = [];
+
 export async function leaveConversation(ctx: AppContext, me: DevicePrincipal, id: string) {
   const view = getConversation(ctx, me, id);
   if (view.kind === "direct") throw new AppError("forbidden", "a direct conversation cannot be left");
@@ -177,6 +180,7 @@ export async function leaveConversation(ctx: AppContext, me: DevicePrincipal, id
     if (n === 0) ctx.storage.writeDb.delete(conversations).where(eq(conversations.id, id)).run();
   });
   relayHooks(ctx).membersChanged(id);
+  for (const hook of leaveHooks) await hook(ctx, id, me.userId);
 }
 
 export async function deleteConversation(ctx: AppContext, me: DevicePrincipal, id: string) {

@@ -5,7 +5,7 @@ import { and, asc, eq, inArray, sql } from "drizzle-orm";
 import type { AppContext } from "../../app/context.ts";
 import { administrators, networkAdministrators, networks, securityGroups, users } from "../../db/schema/index.ts";
 import { AppError } from "../../http/errors.ts";
-import { auditIn, type Actor } from "../audit/audit.service.ts";
+import { auditIn, systemActor, type Actor } from "../audit/audit.service.ts";
 import { defaultSecurityGroupSettings } from "../security-groups/settings.ts";
 
 export type Network = typeof networks.$inferSelect;
@@ -160,10 +160,11 @@ export async function deleteNetwork(ctx: AppContext, actor: Actor, id: string): 
 }
 
 /** Network-wide switches clients honour (read receipts are also enforced by the relay). */
-export async function updateNetwork(ctx: AppContext, id: string, patch: { name?: string; readReceipts?: boolean; fileManagement?: boolean }): Promise<Network> {
-  getNetwork(ctx, id);
-  if (patch.name !== undefined && !patch.name.trim()) throw new AppError("validation_failed", "name: must not be empty", [{ path: "name", rule: "min", message: "must not be empty" }]);
+export async function updateNetwork(ctx: AppContext, id: string, patch: { name?: string | undefined; readReceipts?: boolean | undefined; fileManagement?: boolean | undefined }, actor: Actor = systemActor): Promise<Network> {
+  const before = getNetwork(ctx, id);
+  if (patch.name !== undefined) cleanName(patch.name);
   await ctx.writer.run(() => {
+    auditIn(ctx, { actor, action: "network.update_profile", target: `network ${before.name}`, networkId: id, details: { ...(patch.name !== undefined ? { name: patch.name.trim() } : {}), ...(patch.readReceipts !== undefined ? { readReceipts: patch.readReceipts } : {}), ...(patch.fileManagement !== undefined ? { fileManagement: patch.fileManagement } : {}) } });
     ctx.storage.writeDb
       .update(networks)
       .set({ ...(patch.name !== undefined ? { name: patch.name.trim() } : {}), ...(patch.readReceipts !== undefined ? { readReceipts: patch.readReceipts } : {}), ...(patch.fileManagement !== undefined ? { fileManagement: patch.fileManagement } : {}), updatedAt: new Date() })

@@ -1,9 +1,11 @@
 // Users of a network (people, web admins and bots). Usernames are unique per
 // network and compared case-insensitively; passwords follow the user's
 // security group's complexity rule and are kept only as argon2id hashes.
-import { and, eq } from "drizzle-orm";
+import { stringify } from "csv-stringify/sync";
+import { and, asc, desc, eq, inArray, isNull, ne, or, sql, type SQL } from "drizzle-orm";
 import type { AppContext } from "../../app/context.ts";
-import { users } from "../../db/schema/index.ts";
+import { devices, prekeys, securityGroups, users } from "../../db/schema/index.ts";
+import { auditIn, type Actor } from "../audit/audit.service.ts";
 import { AppError } from "../../http/errors.ts";
 import { hashPassword } from "../../security/passwords.ts";
 import { defaultSecurityGroup, getSecurityGroup } from "../security-groups/security-groups.service.ts";
@@ -34,7 +36,7 @@ export interface CreateUserInput {
   type?: UserType;
 }
 
-export async function createUser(ctx: AppContext, input: CreateUserInput): Promise<User> {
+export async function createUser(ctx: AppContext, input: CreateUserInput, actor?: Actor): Promise<User> {
   const username = normaliseUsername(input.username);
   if (!USERNAME_RULE.test(username)) {
     throw new AppError("validation_failed", "username: 2-128 characters: letters, digits and . _ @ + -, starting with a letter or digit", [
@@ -68,6 +70,7 @@ export async function createUser(ctx: AppContext, input: CreateUserInput): Promi
     const taken = ctx.storage.writeDb.select({ id: users.id }).from(users).where(and(eq(users.networkId, input.networkId), eq(users.username, username))).get();
     if (taken) throw new AppError("conflict", `username "${username}" is already taken in this network`, [{ path: "username", rule: "unique", message: "already taken" }]);
     ctx.storage.writeDb.insert(users).values(row).run();
+    if (actor) auditIn(ctx, { actor, action: type === "bot" ? "bot.create" : "user.create", target: `user ${username}`, networkId: input.networkId, details: { type, securityGroup: group.name } });
   });
   return publicUser(row);
 }
@@ -91,10 +94,14 @@ export async function createUsers(ctx: AppContext, inputs: CreateUserInput[], op
   const hashes = new Map<string, string>();
   const rows: (typeof users.$inferSelect)[] = [];
   const now = new Date();
+  // Groups are looked up once per (network, group): parsing a group's settings per row dominated large batches.
+  const groups = new Map<string, ReturnType<typeof getSecurityGroup>>();
   for (const input of inputs) {
     const username = normaliseUsername(input.username);
     if (!USERNAME_RULE.test(username)) throw new AppError("validation_failed", `username: "${username}" is not a valid username`, [{ path: "username", rule: "format", message: "invalid" }]);
-    const group = input.securityGroupId ? getSecurityGroup(ctx, input.networkId, input.securityGroupId) : defaultSecurityGroup(ctx, input.networkId);
+    const key = `${input.networkId}/${input.securityGroupId ?? ""}`;
+    let group = groups.get(key);
+    if (!group) groups.set(key, (group = input.securityGroupId ? getSecurityGroup(ctx, input.networkId, input.securityGroupId) : defaultSecurityGroup(ctx, input.networkId)));
     const rule = checkUserPassword(input.password, group.settings.security.password);
     if (rule) throw new AppError("validation_failed", `password: ${rule}`, [{ path: "password", rule: "password_policy", message: rule }]);
     let passwordHash = hashes.get(input.password);
@@ -189,4 +196,200 @@ export async function changeOwnPassword(ctx: AppContext, networkId: string, user
   if (rule) throw new AppError("validation_failed", `newPassword: ${rule}`, [{ path: "newPassword", rule: "password_policy", message: rule }]);
   const passwordHash = await hashPassword(newPassword);
   await ctx.writer.run(() => ctx.storage.writeDb.update(users).set({ passwordHash, updatedAt: new Date() }).where(eq(users.id, userId)).run());
+}
+
+// ---- Team directory (network administrators): list, edit, status, delete, device reset.
+// Every function takes the network id and refuses ids of other networks (not_found),
+// so one network's administrator can never touch another network's users.
+
+export const directorySorts = ["username", "name", "status", "created"] as const;
+export type DirectorySort = (typeof directorySorts)[number];
+
+export interface DirectoryQuery {
+  search?: string | undefined;
+  status?: User["status"] | undefined;
+  type?: UserType | undefined;
+  sort?: DirectorySort | undefined;
+  order?: "asc" | "desc" | undefined;
+  limit: number;
+  offset: number;
+}
+
+export interface DirectoryUser extends User {
+  securityGroupName: string;
+  deviceCount: number;
+}
+
+function directoryWhere(networkId: string, q: Pick<DirectoryQuery, "search" | "status" | "type">): SQL {
+  const parts: SQL[] = [eq(users.networkId, networkId)];
+  if (q.status) parts.push(eq(users.status, q.status));
+  if (q.type) parts.push(eq(users.type, q.type));
+  else parts.push(ne(users.type, "bot"));
+  const s = q.search?.trim().toLowerCase();
+  if (s) {
+    // instr() rather than LIKE so % and _ in the search are plain characters.
+    parts.push(or(sql`instr(${users.username}, ${s}) > 0`, sql`instr(lower(${users.firstName} || ' ' || ${users.lastName}), ${s}) > 0`)!);
+  }
+  return and(...parts)!;
+}
+
+export function listDirectory(ctx: AppContext, networkId: string, q: DirectoryQuery): { items: DirectoryUser[]; total: number } {
+  const db = ctx.storage.read();
+  const where = directoryWhere(networkId, q);
+  const dir = q.order === "desc" ? desc : asc;
+  const sortCol = { username: users.username, name: users.lastName, status: users.status, created: users.createdAt }[q.sort ?? "username"];
+  const total = db.select({ n: sql<number>`count(*)` }).from(users).where(where).get()?.n ?? 0;
+  const rows = db
+    .select({ u: users, groupName: securityGroups.name })
+    .from(users)
+    .innerJoin(securityGroups, eq(securityGroups.id, users.securityGroupId))
+    .where(where)
+    .orderBy(dir(sortCol), asc(users.username))
+    .limit(q.limit)
+    .offset(q.offset)
+    .all();
+  const ids = rows.map((r) => r.u.id);
+  const counts = new Map<string, number>();
+  if (ids.length) {
+    for (const r of db.select({ userId: devices.userId, n: sql<number>`count(*)` }).from(devices).where(and(inArray(devices.userId, ids), isNull(devices.revokedAt))).groupBy(devices.userId).all()) counts.set(r.userId, r.n);
+  }
+  return { items: rows.map((r) => ({ ...publicUser(r.u), securityGroupName: r.groupName, deviceCount: counts.get(r.u.id) ?? 0 })), total };
+}
+
+/** Users by status (bots apart) and active devices: the network dashboard's counts. */
+export function directoryCounts(ctx: AppContext, networkId: string): { byStatus: Record<User["status"], number>; bots: number; devices: number } {
+  const db = ctx.storage.read();
+  const byStatus = { pending: 0, active: 0, suspended: 0, restricted: 0 };
+  for (const r of db.select({ status: users.status, n: sql<number>`count(*)` }).from(users).where(and(eq(users.networkId, networkId), ne(users.type, "bot"))).groupBy(users.status).all()) byStatus[r.status] = r.n;
+  const bots = db.select({ n: sql<number>`count(*)` }).from(users).where(and(eq(users.networkId, networkId), eq(users.type, "bot"))).get()?.n ?? 0;
+  const deviceCount = db.select({ n: sql<number>`count(*)` }).from(devices).where(and(eq(devices.networkId, networkId), isNull(devices.revokedAt))).get()?.n ?? 0;
+  return { byStatus, bots, devices: deviceCount };
+}
+
+export interface UserPatch {
+  firstName?: string | undefined;
+  lastName?: string | undefined;
+  securityGroupId?: string | undefined;
+  type?: "user" | "webadmin" | undefined;
+  status?: "pending" | "active" | "restricted" | undefined;
+  password?: string | undefined;
+}
+
+/** Edits a user; bots can be edited only while pending (they are then in use by their owner). */
+export async function updateUser(ctx: AppContext, actor: Actor, networkId: string, id: string, patch: UserPatch): Promise<User> {
+  const u = getUser(ctx, networkId, id);
+  if (u.type === "bot" && u.status !== "pending") throw new AppError("conflict", "a bot can be edited only while it is pending");
+  if (patch.type !== undefined && u.type === "bot") throw new AppError("validation_failed", "type: a bot stays a bot", [{ path: "type", rule: "bot", message: "a bot stays a bot" }]);
+  const groupId = patch.securityGroupId ?? u.securityGroupId;
+  const group = getSecurityGroup(ctx, networkId, groupId);
+  let passwordHash: string | undefined;
+  if (patch.password !== undefined) {
+    const rule = checkUserPassword(patch.password, group.settings.security.password);
+    if (rule) throw new AppError("validation_failed", `password: ${rule}`, [{ path: "password", rule: "password_policy", message: rule }]);
+    passwordHash = await hashPassword(patch.password);
+  }
+  const set = {
+    ...(patch.firstName !== undefined ? { firstName: patch.firstName.trim() } : {}),
+    ...(patch.lastName !== undefined ? { lastName: patch.lastName.trim() } : {}),
+    ...(patch.type !== undefined ? { type: patch.type } : {}),
+    ...(patch.status !== undefined ? { status: patch.status } : {}),
+    ...(passwordHash ? { passwordHash, failedSignIns: 0 } : {}),
+    securityGroupId: group.id,
+    updatedAt: new Date(),
+  };
+  await ctx.writer.run(() => {
+    ctx.storage.writeDb.update(users).set(set).where(and(eq(users.networkId, networkId), eq(users.id, id))).run();
+    auditIn(ctx, { actor, action: u.type === "bot" ? "bot.update" : "user.update", target: `user ${u.username}`, networkId, details: { fields: Object.keys(patch).filter((k) => (patch as Record<string, unknown>)[k] !== undefined && k !== "password"), passwordChanged: !!passwordHash } });
+  });
+  return getUser(ctx, networkId, id);
+}
+
+/** Suspends (signing the user's devices out at once) or reactivates users; audited. */
+export async function changeUserStatus(ctx: AppContext, actor: Actor, networkId: string, ids: string[], suspend: boolean): Promise<{ changed: number }> {
+  if (!ids.length) return { changed: 0 };
+  const status = suspend ? ("suspended" as const) : ("active" as const);
+  let changed = 0;
+  await ctx.writer.run(() => {
+    const db = ctx.storage.writeDb;
+    for (let i = 0; i < ids.length; i += 500) {
+      const chunk = ids.slice(i, i + 500);
+      // Looked up by primary key only, then filtered here: with network_id and status in the
+      // WHERE, SQLite picks the (network_id, status) index and scans the whole network per chunk.
+      const hit = db.select({ id: users.id, networkId: users.networkId, status: users.status }).from(users).where(inArray(users.id, chunk)).all().filter((r) => r.networkId === networkId && r.status !== status).map((r) => r.id);
+      if (!hit.length) continue;
+      changed += hit.length;
+      db.update(users).set({ status, failedSignIns: 0, updatedAt: new Date() }).where(inArray(users.id, hit)).run();
+    }
+    auditIn(ctx, { actor, action: suspend ? "user.suspend" : "user.unsuspend", target: ids.length === 1 ? `user ${ids[0]}` : `${ids.length} users`, networkId, details: { count: changed, ...(ids.length <= 20 ? { userIds: ids } : {}) } });
+  });
+  if (suspend) for (const id of ids) relayHooks(ctx).userSuspended(id);
+  return { changed };
+}
+
+/** Deletes users with their devices and keys; their open sockets are closed at once. */
+export async function deleteUsers(ctx: AppContext, actor: Actor, networkId: string, ids: string[]): Promise<{ deleted: number }> {
+  if (!ids.length) return { deleted: 0 };
+  let deleted = 0;
+  await ctx.writer.run(() => {
+    const db = ctx.storage.writeDb;
+    for (let i = 0; i < ids.length; i += 500) {
+      // By primary key only (see changeUserStatus), filtered to this network here.
+      const mine = db.select({ id: users.id, networkId: users.networkId }).from(users).where(inArray(users.id, ids.slice(i, i + 500))).all().filter((r) => r.networkId === networkId).map((r) => r.id);
+      if (!mine.length) continue;
+      deleted += mine.length;
+      db.delete(users).where(inArray(users.id, mine)).run();
+    }
+    auditIn(ctx, { actor, action: "user.delete", target: ids.length === 1 ? `user ${ids[0]}` : `${ids.length} users`, networkId, details: { count: deleted, ...(ids.length <= 20 ? { userIds: ids } : {}) } });
+  });
+  const hooks = relayHooks(ctx);
+  for (const id of ids) hooks.userSuspended(id);
+  hooks.devicesChanged(ids[0]!);
+  return { deleted };
+}
+
+/** Resets a user's devices: each one must register again (its socket closes now). */
+export async function resetUserDevices(ctx: AppContext, actor: Actor, networkId: string, id: string): Promise<{ reset: number }> {
+  const u = getUser(ctx, networkId, id);
+  let revoked: string[] = [];
+  await ctx.writer.run(() => {
+    const db = ctx.storage.writeDb;
+    revoked = db.select({ id: devices.id }).from(devices).where(and(eq(devices.userId, id), isNull(devices.revokedAt))).all().map((r) => r.id);
+    if (revoked.length) {
+      db.update(devices).set({ revokedAt: new Date() }).where(inArray(devices.id, revoked)).run();
+      db.delete(prekeys).where(inArray(prekeys.deviceId, revoked)).run();
+    }
+    auditIn(ctx, { actor, action: "user.reset_devices", target: `user ${u.username}`, networkId, details: { devices: revoked.length } });
+  });
+  relayHooks(ctx).devicesChanged(id, revoked);
+  return { reset: revoked.length };
+}
+
+/** Maps usernames (case-insensitive) to this network's users; unknown names are returned apart. */
+export function matchUsernames(ctx: AppContext, networkId: string, usernames: string[]): { matched: Map<string, { id: string; username: string; status: User["status"] }>; unmatched: string[] } {
+  const wanted = [...new Set(usernames.map(normaliseUsername).filter(Boolean))];
+  const matched = new Map<string, { id: string; username: string; status: User["status"] }>();
+  const db = ctx.storage.read();
+  for (let i = 0; i < wanted.length; i += 500) {
+    for (const r of db.select({ id: users.id, username: users.username, status: users.status }).from(users).where(and(eq(users.networkId, networkId), inArray(users.username, wanted.slice(i, i + 500)))).all()) matched.set(r.username, r);
+  }
+  return { matched, unmatched: wanted.filter((u) => !matched.has(u)) };
+}
+
+/** The directory as a CSV file; cells that spreadsheets would run as formulas start with a quote. */
+export function directoryCsv(ctx: AppContext, networkId: string): string {
+  const cell = (v: string) => (/^[=+\-@\t\r]/.test(v) ? `'${v}` : v);
+  return stringify(directoryCsvRows(ctx, networkId).map((row) => row.map(cell)), { header: true, columns: ["username", "first_name", "last_name", "status", "type", "security_group", "created_at"] });
+}
+
+/** The directory as CSV rows (bots included, marked by type), for download. */
+export function directoryCsvRows(ctx: AppContext, networkId: string): string[][] {
+  return ctx.storage
+    .read()
+    .select({ u: users, group: securityGroups.name })
+    .from(users)
+    .innerJoin(securityGroups, eq(securityGroups.id, users.securityGroupId))
+    .where(eq(users.networkId, networkId))
+    .orderBy(asc(users.username))
+    .all()
+    .map(({ u, group }) => [u.username, u.firstName, u.lastName, u.status, u.type, group, u.createdAt.toISOString()]);
 }
