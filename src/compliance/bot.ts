@@ -6,6 +6,7 @@ import { dirname } from "node:path";
 import type { Logger } from "pino";
 import { OutpostClient, type DeviceState } from "../client/client.ts";
 import type { ReceivedMessage } from "../client/messages.ts";
+import { files, fileContentOf, type FileContent } from "../client/files.ts";
 import { MessageType } from "../crypto/payload.ts";
 import { ComplianceRecordError, type AttachmentData, type ComplianceRecord } from "./format.ts";
 import { ComplianceWriter, type ComplianceWriterOptions, type ComplianceWriterStatus } from "./writer.ts";
@@ -64,15 +65,48 @@ export function saveBotState(path: string, state: DeviceState): void {
 }
 
 /**
- * Where the decrypted bytes of a file message come from. The files feature is not merged yet:
- * until it is, the 6000 line carries the file's metadata and this returns the bytes the
- * payload carries inline (`data`, base64url) or an empty file. The files integration replaces
- * this with a download-and-decrypt stream of the file's chunks.
+ * Where the decrypted bytes of a file message come from: the file's encrypted chunks,
+ * downloaded and decrypted one at a time (the key travels in the message), so a large
+ * attachment never sits in memory whole. A payload that is not a file reference (older
+ * senders, scripted tests) may carry its bytes inline as base64url `data`.
  */
-export function fileAttachmentSource(content: Record<string, unknown>): AttachmentData {
-  const data = content.data;
-  if (typeof data === "string") return new Uint8Array(Buffer.from(data, "base64url"));
-  return new Uint8Array(0);
+export function fileAttachmentSource(client: OutpostClient, content: Record<string, unknown>): AttachmentData {
+  let file: FileContent;
+  try {
+    file = fileContentOf(content);
+  } catch {
+    const data = content.data;
+    return typeof data === "string" ? new Uint8Array(Buffer.from(data, "base64url")) : new Uint8Array(0);
+  }
+  return () => chunksOf((write) => files(client).receive(file, write));
+}
+
+/** Turns a push-style reader (a callback per chunk, awaited) into a pull-style async iterable. */
+async function* chunksOf(run: (write: (chunk: Uint8Array) => Promise<void>) => Promise<void>): AsyncIterable<Uint8Array> {
+  let ready: ((chunk: Uint8Array | null) => void) | undefined;
+  let taken: (() => void) | undefined;
+  let failure: unknown;
+  let next = new Promise<Uint8Array | null>((r) => (ready = r));
+  const done = run(async (chunk) => {
+    const wasTaken = new Promise<void>((r) => (taken = r));
+    ready!(chunk);
+    await wasTaken;
+  }).then(
+    () => ready!(null),
+    (e) => {
+      failure = e;
+      ready!(null);
+    },
+  );
+  for (;;) {
+    const chunk = await next;
+    if (chunk === null) break;
+    next = new Promise((r) => (ready = r));
+    yield chunk;
+    taken!();
+  }
+  await done;
+  if (failure) throw failure;
 }
 
 const str = (v: unknown): string | undefined => (typeof v === "string" ? v : undefined);
@@ -305,13 +339,13 @@ export class ComplianceBot {
           ...withReceiver,
           type: MessageType.file,
           content: {
-            fileName: str(c.fileName) ?? str(c.filename) ?? "",
-            fileId: str(c.fileId) ?? str(c.guid) ?? "",
+            fileName: str(c.name) ?? str(c.fileName) ?? str(c.filename) ?? "",
+            fileId: str(c.fileid) ?? str(c.fileId) ?? str(c.guid) ?? "",
             ...(typeof c.isScreenshot === "boolean" ? { isScreenshot: c.isScreenshot } : {}),
             uploadedBy: sender,
             ...(num(c.uploadedAtMs) !== undefined ? { uploadedAtMs: num(c.uploadedAtMs) } : {}),
           },
-          attachment: fileAttachmentSource(c),
+          attachment: fileAttachmentSource(this.client, c),
         } as ComplianceRecord;
       case MessageType.call:
         return rec(m.type, c);

@@ -41,8 +41,14 @@ function messagingSettings(ctx: AppContext, me: DevicePrincipal) {
   return getSecurityGroup(ctx, me.networkId, me.securityGroupId).settings.messaging;
 }
 
-/** Refused in both directions when the caller's security group has attachments off. */
+/** The network's compliance device is a recipient of every message, so it may read every file of its network. */
+function isComplianceDevice(ctx: AppContext, me: DevicePrincipal): boolean {
+  return packetStore(ctx).complianceDevice(me.networkId) === me.deviceId;
+}
+
+/** Refused in both directions when the caller's security group has attachments off (retention still records what others sent). */
 function requireAttachments(ctx: AppContext, me: DevicePrincipal) {
+  if (isComplianceDevice(ctx, me)) return;
   if (!messagingSettings(ctx, me).attachments) throw new AppError("forbidden", "attachments are switched off for your security group");
 }
 
@@ -166,7 +172,7 @@ function fileConversations(ctx: AppContext, row: FileRow): string[] {
 /** A complete file the caller may read; anyone else is told it does not exist. */
 export function readableFile(ctx: AppContext, me: DevicePrincipal, id: string): FileRow {
   const row = fileRow(ctx, id);
-  if (row && row.networkId === me.networkId && row.state === "complete" && fileConversations(ctx, row).some((c) => isMember(ctx, me, c))) return row;
+  if (row && row.networkId === me.networkId && row.state === "complete" && (isComplianceDevice(ctx, me) || fileConversations(ctx, row).some((c) => isMember(ctx, me, c)))) return row;
   throw new AppError("not_found", `no file ${id} in a conversation of yours`);
 }
 
