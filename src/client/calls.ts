@@ -7,6 +7,7 @@ import { newCallKey, type CallKey } from "../calling/frame-crypto.ts";
 // SDK (browsers, bots without calls) does not pull in the WebRTC stack.
 import type { CallParticipant, ReceivedMedia, SignallingChannel } from "../calling/participant.ts";
 import type { MediaKind, NodeMessage } from "../calling/signalling.ts";
+import type { CallTicket } from "../calling/calls.service.ts";
 import type { ComplianceRecord } from "../compliance/format.ts";
 import { fromBase64url, MessageType, toBase64url, toHex } from "../crypto/index.ts";
 import { OutpostError } from "./api.ts";
@@ -65,20 +66,8 @@ export async function usernameHash(username: string): Promise<string> {
   return toHex(new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(username.toLowerCase()))));
 }
 
-/** The server's answer to start/join. */
-export interface CallTicket {
-  callId: string;
-  conversationId: string;
-  mode: "call" | "broadcast";
-  role: "sender" | "listener";
-  participantId: string;
-  startedAt: string;
-  startedBy: string;
-  token: string;
-  expiresAt: string;
-  kinds: { audio: boolean; video: boolean; screen: boolean };
-  forceTcp: boolean;
-}
+/** The server's answer to start/join (the server's own type: a type-only import, nothing bundled). */
+export type { CallTicket };
 
 export interface CallOptions {
   send?: MediaKind[];

@@ -9,6 +9,7 @@ import { decryptChunk, encryptChunk, fromBase64url, generateKey, PacketError, to
 import { OutpostError } from "./api.ts";
 import type { OutpostClient, SendOptions, SendResult } from "./client.ts";
 import { MessageType } from "./messages.ts";
+import type { EntryView } from "../modules/files/room-files.service.ts";
 
 /** Content of a 6000 (file) message. */
 export interface FileContent {
@@ -332,17 +333,8 @@ export class FileTransfer {
   }
 }
 
-export interface RoomFileEntry {
-  id: string;
-  parentId: string | null;
-  kind: "folder" | "file";
-  name: string;
-  fileId: string | null;
-  size: number;
-  createdBy: string;
-  createdAt: number;
-  updatedAt: number;
-}
+/** An entry of a room's Files area as the server lists it (type-only import of the server's view). */
+export type RoomFileEntry = EntryView;
 
 const transfers = new WeakMap<OutpostClient, FileTransfer>();
 /** The file transfer functions of a client: `files(client).sendFile(...)`. */
