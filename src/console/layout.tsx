@@ -17,6 +17,8 @@ export interface LayoutProps {
   /** href of the nav item to mark as the current page. */
   current?: string;
   user?: { name: string; username: string; csrf: string } | null;
+  /** Reload the page every n seconds (progress pages; CSP forbids scripts). */
+  refreshSeconds?: number | undefined;
   children?: Child;
 }
 
@@ -26,6 +28,7 @@ export function Layout(p: LayoutProps) {
       <head>
         <meta charset="utf-8" />
         <meta name="viewport" content="width=device-width, initial-scale=1" />
+        {p.refreshSeconds ? <meta http-equiv="refresh" content={String(p.refreshSeconds)} /> : null}
         <title>{p.title} · Outpost</title>
         <link rel="stylesheet" href="/console/console.css" />
       </head>

@@ -3,9 +3,9 @@ export interface EmbeddedMigration { tag: string; folderMillis: number; bps: boo
 export const migrations: EmbeddedMigration[] = [
   {
     "tag": "0000_init",
-    "folderMillis": 1795697711415,
+    "folderMillis": 1795698726491,
     "bps": true,
-    "hash": "4064106a022cd61ccd6a57fa8d455c979da02a091cb5e0c86cba4f3f0add7044",
+    "hash": "b6345b53c370d8e8c11e6c3c9934ed8c1e5cdabc5ac0fb7a52eed101927c9297",
     "sql": [
       "CREATE TABLE `heartbeat` (\n\t`id` integer PRIMARY KEY NOT NULL,\n\t`at` integer NOT NULL\n);\n",
       "\nCREATE TABLE `settings` (\n\t`key` text PRIMARY KEY NOT NULL,\n\t`value` text NOT NULL,\n\t`updated_at` integer NOT NULL\n);\n",
@@ -73,7 +73,9 @@ export const migrations: EmbeddedMigration[] = [
       "\nCREATE TABLE `network_options` (\n\t`network_id` text PRIMARY KEY NOT NULL,\n\t`event_logging` text,\n\t`updated_at` integer NOT NULL,\n\tFOREIGN KEY (`network_id`) REFERENCES `networks`(`id`) ON UPDATE no action ON DELETE cascade\n);\n",
       "\nCREATE TABLE `security_group_tags` (\n\t`group_id` text NOT NULL,\n\t`tag_id` text NOT NULL,\n\tPRIMARY KEY(`group_id`, `tag_id`),\n\tFOREIGN KEY (`group_id`) REFERENCES `security_groups`(`id`) ON UPDATE no action ON DELETE cascade,\n\tFOREIGN KEY (`tag_id`) REFERENCES `security_tags`(`id`) ON UPDATE no action ON DELETE cascade\n);\n",
       "\nCREATE TABLE `security_tags` (\n\t`id` text PRIMARY KEY NOT NULL,\n\t`network_id` text NOT NULL,\n\t`name` text NOT NULL,\n\t`kind` text NOT NULL,\n\t`colour` text NOT NULL,\n\t`created_at` integer NOT NULL,\n\tFOREIGN KEY (`network_id`) REFERENCES `networks`(`id`) ON UPDATE no action ON DELETE cascade\n);\n",
-      "\nCREATE INDEX `security_tags_network_idx` ON `security_tags` (`network_id`);"
+      "\nCREATE INDEX `security_tags_network_idx` ON `security_tags` (`network_id`);",
+      "\nCREATE TABLE `bulk_jobs` (\n\t`id` text PRIMARY KEY NOT NULL,\n\t`network_id` text NOT NULL,\n\t`kind` text NOT NULL,\n\t`state` text NOT NULL,\n\t`total` integer NOT NULL,\n\t`processed` integer DEFAULT 0 NOT NULL,\n\t`matched` integer DEFAULT 0 NOT NULL,\n\t`unmatched` integer DEFAULT 0 NOT NULL,\n\t`changed` integer DEFAULT 0 NOT NULL,\n\t`report` text,\n\t`error` text,\n\t`created_by` text NOT NULL,\n\t`created_at` integer NOT NULL,\n\t`started_at` integer,\n\t`finished_at` integer,\n\tFOREIGN KEY (`network_id`) REFERENCES `networks`(`id`) ON UPDATE no action ON DELETE cascade\n);\n",
+      "\nCREATE INDEX `bulk_jobs_network_idx` ON `bulk_jobs` (`network_id`,`created_at`);"
     ]
   }
 ];

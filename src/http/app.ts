@@ -18,6 +18,7 @@ import { registerConversationRoutes } from "../modules/conversations/conversatio
 import { registerOwnPasswordRoutes } from "../modules/users/own-password.routes.ts";
 import { registerRelayRoutes } from "../relay/gateway.ts";
 import { isChunkUpload, registerFileRoutes } from "../modules/files/files.routes.ts";
+import { BULK_CSV_LIMIT, isBulkCsvUpload } from "../modules/users/bulk-jobs.service.ts";
 import { registerComplianceRoutes } from "../modules/compliance/compliance.routes.ts";
 import { registerNetworkAdminRoutes } from "../modules/network-admin/network-admin.routes.ts";
 import { registerNetworkConsole } from "../console/network/routes.ts";
@@ -43,11 +44,13 @@ export function createHttpApp(ctx: AppContext): App {
   app.use("*", accessLog(ctx));
   const jsonLimit = limitBody(ctx.config.bodyLimitBytes);
   // Encrypted file chunks are raw bytes with their own limit (the chunk size): see files.routes.ts.
-  app.use("/api/*", (c, next) => (isChunkUpload(c.req.method, c.req.path) ? next() : jsonLimit(c, next)));
+  // Bulk CSV uploads have their own larger limit too: see bulk-jobs.service.ts.
+  const bulkLimit = limitBody(BULK_CSV_LIMIT);
+  app.use("/api/*", (c, next) => (isChunkUpload(c.req.method, c.req.path) || isBulkCsvUpload(c.req.method, c.req.path) ? next() : jsonLimit(c, next)));
   app.use("/api/*", loadSession(ctx));
   for (const prefix of CONSOLE_PREFIXES) {
     for (const path of [prefix, `${prefix}/*`]) {
-      app.use(path, limitBody(ctx.config.bodyLimitBytes));
+      app.use(path, (c, next) => (isBulkCsvUpload(c.req.method, c.req.path) ? bulkLimit(c, next) : jsonLimit(c, next)));
       app.use(path, loadSession(ctx));
       app.use(path, sameOrigin());
     }

@@ -72,7 +72,7 @@ export function networkMember(ctx: AppContext): MiddlewareHandler<AppEnv> {
 export const nidOf = (c: Context<AppEnv>) => c.req.param("nid")!;
 export const csrf = (c: Context<AppEnv>) => c.get("admin")!.csrfToken;
 
-export function netPage(ctx: AppContext, c: Context<AppEnv>, opts: { title: string; current: string; status?: number }, body: Child): Response {
+export function netPage(ctx: AppContext, c: Context<AppEnv>, opts: { title: string; current: string; status?: number; refreshSeconds?: number }, body: Child): Response {
   const a = c.get("admin")!;
   const nid = nidOf(c);
   const network = getNetwork(ctx, nid);
@@ -80,7 +80,7 @@ export function netPage(ctx: AppContext, c: Context<AppEnv>, opts: { title: stri
   const notice = notices[c.req.query("notice") ?? ""];
   return c.html(
     page(
-      <Layout title={opts.title} area={`Network administrator · ${network.name}`} nav={sections(nid)} current={opts.current} user={{ name: a.name, username: a.username, csrf: a.csrfToken }}>
+      <Layout title={opts.title} area={`Network administrator · ${network.name}`} nav={sections(nid)} current={opts.current} refreshSeconds={opts.refreshSeconds} user={{ name: a.name, username: a.username, csrf: a.csrfToken }}>
         {mine.length > 1 ? (
           <form method="get" action="/network/switch" class="switcher">
             <label for="switch-network">Network</label>{" "}

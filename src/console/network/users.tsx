@@ -10,7 +10,8 @@ import { userStatuses } from "../../db/schema/directory.ts";
 import {
   changeUserStatus, createUser, deleteUsers, directoryCsv, directorySorts, getUser, listDirectory, resetUserDevices, updateUser, type DirectorySort, type User,
 } from "../../modules/users/users.service.ts";
-import { BULK_TEMPLATE, MAX_BULK_ROWS, previewBulk, runBulk, type BulkAction } from "../../modules/users/bulk.service.ts";
+import { BULK_TEMPLATE, previewBulk, type BulkAction } from "../../modules/users/bulk.service.ts";
+import { MAX_JOB_ROWS, bulkJobReportCsv, bulkJobView, getBulkJob, readUsernames, startBulkJob } from "../../modules/users/bulk-jobs.service.ts";
 import { listSecurityGroups } from "../../modules/security-groups/security-groups.service.ts";
 import { listTags, tagsOfGroup } from "../../modules/network-admin/network-admin.service.ts";
 import { ActionButton, Checkbox, Csrf, ErrorSummary, Field, Pager, Select, errorsOf, when, type FieldErrors } from "../components.tsx";
@@ -172,7 +173,7 @@ export function userPages(ctx: AppContext): ConsoleRoute[] {
     },
   });
 
-  const bulkPage = (c: Context<AppEnv>, body: { errors?: FieldErrors; preview?: ReturnType<typeof previewBulk>; csv?: string; action?: BulkAction; result?: Awaited<ReturnType<typeof runBulk>> }, status = 200) => {
+  const bulkPage = (c: Context<AppEnv>, body: { errors?: FieldErrors; preview?: ReturnType<typeof previewBulk>; csv?: string; action?: BulkAction}, status = 200) => {
     const nid = nidOf(c);
     const base = `/network/${nid}/bulk`;
     const p = body.preview;
@@ -181,20 +182,6 @@ export function userPages(ctx: AppContext): ConsoleRoute[] {
       c,
       { title: "Bulk changes by CSV", current: base, status },
       <>
-        {body.result ? (
-          <section aria-labelledby="result" class="notice" role="status">
-            <h2 id="result">Result</h2>
-            <p>
-              {body.result.action === "delete" ? "Deleted" : body.result.action === "suspend" ? "Suspended" : "Reactivated"} {body.result.changed} user(s) of {body.result.matched} matched row(s) ({body.result.rows} row(s) read, {body.result.unmatched.length} not found, {body.result.ms} ms).
-            </p>
-            {body.result.unmatched.length ? (
-              <>
-                <p>Rows that match no user of this network:</p>
-                <ul class="unmatched">{body.result.unmatched.slice(0, 200).map((u) => <li>Row {u.row}: {u.username}</li>)}</ul>
-              </>
-            ) : null}
-          </section>
-        ) : null}
         {p && body.csv ? (
           <section aria-labelledby="preview">
             <h2 id="preview">Preview</h2>
@@ -224,7 +211,7 @@ export function userPages(ctx: AppContext): ConsoleRoute[] {
           <section aria-labelledby="upload">
             <h2 id="upload">Upload a CSV file</h2>
             <p>
-              One username per row under the header <code>username</code>; up to {MAX_BULK_ROWS.toLocaleString("en")} rows. <a href={`${base}/template.csv`}>Download the template</a>.
+              One username per row under the header <code>username</code>; up to {MAX_JOB_ROWS.toLocaleString("en")} rows. <a href={`${base}/template.csv`}>Download the template</a>.
             </p>
             <ErrorSummary errors={body.errors ?? {}} labels={labels} />
             <form method="post" action={`${base}/preview`} enctype="multipart/form-data">
@@ -239,6 +226,39 @@ export function userPages(ctx: AppContext): ConsoleRoute[] {
           </section>
         )}
       </>,
+    );
+  };
+  // While the job runs the page reloads itself every 2 s (a meta refresh: CSP allows no scripts).
+  const jobPage = (c: Context<AppEnv>) => {
+    const nid = nidOf(c);
+    const raw = getBulkJob(ctx, nid, c.req.param("jobId")!);
+    const j = bulkJobView(raw);
+    const running = j.state === "queued" || j.state === "running";
+    const verb = j.kind === "delete" ? "Deleted" : j.kind === "suspend" ? "Suspended" : "Reactivated";
+    const unmatched = JSON.parse(raw.report ?? "[]") as { row: number; username: string }[];
+    return netPage(
+      ctx,
+      c,
+      { title: "Bulk job", current: `/network/${nid}/bulk`, ...(running ? { refreshSeconds: 2 } : {}) },
+      <section aria-labelledby="job" role="status">
+        <h2 id="job">{running ? "Working…" : j.state === "done" ? "Result" : "The job failed"}</h2>
+        <p>
+          <label for="job-progress">Rows processed</label>{" "}
+          <progress id="job-progress" max={j.total} value={j.processed}>{j.processed} of {j.total}</progress> {j.processed.toLocaleString("en")} of {j.total.toLocaleString("en")}
+        </p>
+        {j.error ? <p class="error">{j.error}</p> : null}
+        <p>
+          {verb} {j.changed} user(s) of {j.matched} matched row(s); {j.unmatched} row(s) matched nobody.
+        </p>
+        {!running ? (
+          <>
+            {unmatched.length ? <ul class="unmatched">{unmatched.slice(0, 200).map((u) => <li>Row {u.row}: {u.username} — not found</li>)}</ul> : null}
+            <p>
+              <a href={`/network/${nid}/bulk/jobs/${j.id}/report.csv`}>Download the result report (CSV)</a> · <a href={`/network/${nid}/bulk`}>Another bulk change</a>
+            </p>
+          </>
+        ) : null}
+      </section>,
     );
   };
   const bulkAction = (v: string): BulkAction => (v === "delete" || v === "unsuspend" ? v : "suspend");
@@ -303,6 +323,13 @@ export function userPages(ctx: AppContext): ConsoleRoute[] {
     act("/network/:nid/users/:id/reset-devices", (c, nid, id) => resetUserDevices(ctx, actorOf(c), nid, id), "devices-reset"),
     act("/network/:nid/users/:id/delete", (c, nid, id) => deleteUsers(ctx, actorOf(c), nid, [id]), "user-deleted", "list"),
     { method: "GET", path: "/network/:nid/bulk", permission: null, handler: (c) => bulkPage(c, {}) },
+    { method: "GET", path: "/network/:nid/bulk/jobs/:jobId", permission: null, handler: (c) => jobPage(c) },
+    {
+      method: "GET",
+      path: "/network/:nid/bulk/jobs/:jobId/report.csv",
+      permission: null,
+      handler: (c) => c.body(bulkJobReportCsv(getBulkJob(ctx, nidOf(c), c.req.param("jobId")!)), 200, { "content-type": "text/csv; charset=utf-8", "content-disposition": 'attachment; filename="bulk-report.csv"' }),
+    },
     { method: "GET", path: "/network/:nid/bulk/template.csv", permission: null, handler: (c) => c.body(BULK_TEMPLATE, 200, { "content-type": "text/csv; charset=utf-8", "content-disposition": 'attachment; filename="bulk-template.csv"' }) },
     {
       method: "POST",
@@ -330,8 +357,9 @@ export function userPages(ctx: AppContext): ConsoleRoute[] {
         const action = bulkAction(f.get("action"));
         const csv = f.get("csv");
         try {
-          const result = await runBulk(ctx, actorOf(c), nidOf(c), action, csv, f.get("acknowledge") === "on");
-          return bulkPage(c, { result });
+          if (action === "delete" && f.get("acknowledge") !== "on") await startBulkJob(ctx, actorOf(c), nidOf(c), "delete", [], false);
+          const job = await startBulkJob(ctx, actorOf(c), nidOf(c), action, await readUsernames(csv), f.get("acknowledge") === "on");
+          return c.redirect(`/network/${nidOf(c)}/bulk/jobs/${job.id}`, 303);
         } catch (e) {
           const preview = (() => {
             try {

@@ -381,4 +381,24 @@ CREATE TABLE `security_tags` (
 	FOREIGN KEY (`network_id`) REFERENCES `networks`(`id`) ON UPDATE no action ON DELETE cascade
 );
 --> statement-breakpoint
-CREATE INDEX `security_tags_network_idx` ON `security_tags` (`network_id`);
+CREATE INDEX `security_tags_network_idx` ON `security_tags` (`network_id`);--> statement-breakpoint
+CREATE TABLE `bulk_jobs` (
+	`id` text PRIMARY KEY NOT NULL,
+	`network_id` text NOT NULL,
+	`kind` text NOT NULL,
+	`state` text NOT NULL,
+	`total` integer NOT NULL,
+	`processed` integer DEFAULT 0 NOT NULL,
+	`matched` integer DEFAULT 0 NOT NULL,
+	`unmatched` integer DEFAULT 0 NOT NULL,
+	`changed` integer DEFAULT 0 NOT NULL,
+	`report` text,
+	`error` text,
+	`created_by` text NOT NULL,
+	`created_at` integer NOT NULL,
+	`started_at` integer,
+	`finished_at` integer,
+	FOREIGN KEY (`network_id`) REFERENCES `networks`(`id`) ON UPDATE no action ON DELETE cascade
+);
+--> statement-breakpoint
+CREATE INDEX `bulk_jobs_network_idx` ON `bulk_jobs` (`network_id`,`created_at`);

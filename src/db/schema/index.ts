@@ -8,3 +8,4 @@ export * from "./messaging.ts";
 export * from "./files.ts";
 export * from "./compliance.ts";
 export * from "./network-admin.ts";
+export * from "./bulk-jobs.ts";

@@ -6,7 +6,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import type { AppContext } from "../../app/context.ts";
 import { actorOf, requireAdmin } from "../../http/auth.ts";
 import { AppError } from "../../http/errors.ts";
-import { clientIp } from "../../http/middleware.ts";
+import { clientIp, limitBody } from "../../http/middleware.ts";
 import { changeOwnName } from "../admins/admins.service.ts";
 import { errorResponses, json, pageQuery } from "../../http/openapi.ts";
 import type { App } from "../../http/types.ts";
@@ -16,7 +16,8 @@ import { getNetwork, networksOfAdmin, updateNetwork } from "../networks/networks
 import {
   changeUserStatus, createUser, deleteUsers, directoryCounts, directoryCsv, directorySorts, getUser, listDirectory, resetUserDevices, updateUser, type DirectoryUser, type User,
 } from "../users/users.service.ts";
-import { BULK_TEMPLATE, bulkActions, previewBulk, runBulk } from "../users/bulk.service.ts";
+import { BULK_TEMPLATE, bulkActions, previewBulk } from "../users/bulk.service.ts";
+import { BULK_CSV_LIMIT, bulkJobReportCsv, bulkJobView, getBulkJob, readUsernames, startBulkJob } from "../users/bulk-jobs.service.ts";
 import {
   createSecurityGroup, deleteSecurityGroup, listSecurityGroupSummaries, securityGroupSummary, updateSecurityGroup, type SecurityGroupSummary,
 } from "../security-groups/security-groups.service.ts";
@@ -208,17 +209,51 @@ export function registerNetworkAdminRoutes(app: App, ctx: AppContext) {
     }),
     (c) => c.json(previewBulk(ctx, networkIdOf(c), (c.req.valid("json") as { csv: string }).csv), 200),
   );
+  const JobSchema = z
+    .object({
+      id: z.string(), kind: z.enum(bulkActions), state: z.enum(["queued", "running", "done", "failed"]), total: z.number(), processed: z.number(), matched: z.number(), unmatched: z.number(), changed: z.number(),
+      error: z.string().nullable(), createdBy: z.string(), createdAt: z.string(), startedAt: z.string().nullable(), finishedAt: z.string().nullable(),
+    })
+    .openapi("BulkJob");
+  const JobId = Net.extend({ jobId: z.string().min(1).max(100) });
   app.openapi(
-    createRoute({ method: "post", path: `${NET}/users/bulk`, ...m("Suspend, unsuspend or delete the users a CSV names"),
-      description: "Runs on matched rows only and reports the unmatched ones; deletion needs acknowledge: true. 10,000 rows finish well within one request",
+    createRoute({ method: "post", path: `${NET}/users/bulk`, ...m("Start a job suspending, reactivating or deleting the users a CSV names"),
+      description: "The CSV travels in JSON (1 MiB body limit); for larger files POST the raw CSV to /users/bulk/jobs. Runs on matched rows only; deletion needs acknowledge: true. Answers 202 with the job; poll GET /users/bulk/jobs/{jobId}",
       request: { params: Net, body: { required: true, ...json(z.object({ action: z.enum(bulkActions), csv: z.string().min(1), acknowledge: z.boolean().optional() }).strict()) } },
-      responses: { 200: { description: "result report", ...json(z.object({ action: z.enum(bulkActions), rows: z.number(), matched: z.number(), changed: z.number(), unmatched: z.array(z.object({ row: z.number(), username: z.string() })), ms: z.number() })) }, ...errorResponses(400, 401, 403) },
+      responses: { 202: { description: "job started", ...json(JobSchema) }, ...errorResponses(400, 401, 403) },
     }),
     async (c) => {
       const b = c.req.valid("json") as { action: (typeof bulkActions)[number]; csv: string; acknowledge?: boolean };
-      return c.json(await runBulk(ctx, actorOf(c), networkIdOf(c), b.action, b.csv, b.acknowledge ?? false), 200);
+      if (b.action === "delete" && !b.acknowledge) await startBulkJob(ctx, actorOf(c), networkIdOf(c), "delete", [], false);
+      const rows = await readUsernames(b.csv);
+      return c.json(bulkJobView(await startBulkJob(ctx, actorOf(c), networkIdOf(c), b.action, rows, b.acknowledge ?? false)), 202);
     },
   );
+  app.use(`/api/v1/networks/:networkId/users/bulk/jobs`, limitBody(BULK_CSV_LIMIT));
+  app.openapi(
+    createRoute({ method: "post", path: `${NET}/users/bulk/jobs`, ...m("Start a bulk job from a raw CSV upload (up to 16 MiB)"),
+      description: "Body: the CSV itself (text/csv), parsed as a stream; one username per row, header \"username\" optional. Answers 202 with the job; poll GET /users/bulk/jobs/{jobId}",
+      request: { params: Net, query: z.object({ action: z.enum(bulkActions), acknowledge: z.enum(["true", "false"]).optional() }), body: { required: true, content: { "text/csv": { schema: z.string() } } } },
+      responses: { 202: { description: "job started", ...json(JobSchema) }, ...errorResponses(400, 401, 403, 413) },
+    }),
+    async (c) => {
+      const q = c.req.valid("query") as { action: (typeof bulkActions)[number]; acknowledge?: "true" | "false" };
+      const ack = q.acknowledge === "true";
+      if (q.action === "delete" && !ack) await startBulkJob(ctx, actorOf(c), networkIdOf(c), "delete", [], false);
+      const body = c.req.raw.body;
+      if (!body) throw new AppError("validation_failed", "file: the request body must be the CSV file", [{ path: "file", rule: "required", message: "the CSV file is missing" }]);
+      const rows = await readUsernames(body);
+      return c.json(bulkJobView(await startBulkJob(ctx, actorOf(c), networkIdOf(c), q.action, rows, ack)), 202);
+    },
+  );
+  app.openapi(createRoute({ method: "get", path: `${NET}/users/bulk/jobs/{jobId}`, ...m("Progress of a bulk job"), request: { params: JobId }, responses: { 200: { description: "the job", ...json(JobSchema) }, ...errorResponses(401, 403, 404) } }), (c) => {
+    const p = c.req.valid("param") as z.infer<typeof JobId>;
+    return c.json(bulkJobView(getBulkJob(ctx, p.networkId, p.jobId)), 200);
+  });
+  app.openapi(createRoute({ method: "get", path: `${NET}/users/bulk/jobs/{jobId}/report.csv`, ...m("The result report of a bulk job: the rows that matched nobody"), request: { params: JobId }, responses: { 200: { description: "CSV", content: { "text/csv": { schema: z.string() } } }, ...errorResponses(401, 403, 404) } }), (c) => {
+    const p = c.req.valid("param") as z.infer<typeof JobId>;
+    return c.body(bulkJobReportCsv(getBulkJob(ctx, p.networkId, p.jobId)), 200, { "content-type": "text/csv; charset=utf-8", "content-disposition": 'attachment; filename="bulk-report.csv"' });
+  });
   app.openapi(createRoute({ method: "get", path: `${NET}/users/{id}`, ...m("One user"), request: { params: NetId }, responses: { 200: { description: "the user", ...json(UserSchema) }, ...errorResponses(401, 403, 404) } }), (c) => {
     const p = c.req.valid("param") as z.infer<typeof NetId>;
     return c.json(userView(getUser(ctx, p.networkId, p.id)), 200);

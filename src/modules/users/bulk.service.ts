@@ -1,16 +1,14 @@
 // Bulk suspend and delete by CSV upload: the file names users by username (one
 // column, header "username"); a preview matches rows against this network's
 // directory, and the action runs only on matched rows (deletion needs an explicit
-// acknowledgement). Each chunk of 500 users is one write, so 10,000 rows take well
-// under a second and the request itself is the job.
+// acknowledgement). The action itself runs as a background job: bulk-jobs.service.ts.
 import { parse } from "csv-parse/sync";
 import type { AppContext } from "../../app/context.ts";
 import { AppError } from "../../http/errors.ts";
-import type { Actor } from "../audit/audit.service.ts";
-import { changeUserStatus, deleteUsers, matchUsernames, normaliseUsername } from "./users.service.ts";
+import { matchUsernames, normaliseUsername } from "./users.service.ts";
 
 export const BULK_TEMPLATE = "username\nalice.example\nbob.example\n";
-export const MAX_BULK_ROWS = 100_000;
+export const MAX_BULK_ROWS = 1_000_000;
 export const bulkActions = ["suspend", "unsuspend", "delete"] as const;
 export type BulkAction = (typeof bulkActions)[number];
 
@@ -55,24 +53,4 @@ export function previewBulk(ctx: AppContext, networkId: string, csv: string): Bu
     else p.unmatched.push(r);
   }
   return p;
-}
-
-export interface BulkResult {
-  action: BulkAction;
-  rows: number;
-  matched: number;
-  changed: number;
-  unmatched: { row: number; username: string }[];
-  ms: number;
-}
-
-export async function runBulk(ctx: AppContext, actor: Actor, networkId: string, action: BulkAction, csv: string, acknowledgeDeletion = false): Promise<BulkResult> {
-  if (action === "delete" && !acknowledgeDeletion) {
-    throw new AppError("validation_failed", "acknowledge: deleting users cannot be undone; acknowledge it explicitly", [{ path: "acknowledge", rule: "required", message: "confirm that the deletion cannot be undone" }]);
-  }
-  const t0 = performance.now();
-  const p = previewBulk(ctx, networkId, csv);
-  const ids = [...new Set(p.matched.map((m) => m.id))];
-  const changed = action === "delete" ? (await deleteUsers(ctx, actor, networkId, ids)).deleted : (await changeUserStatus(ctx, actor, networkId, ids, action === "suspend")).changed;
-  return { action, rows: p.rows, matched: p.matched.length, changed, unmatched: p.unmatched, ms: Math.round(performance.now() - t0) };
 }
