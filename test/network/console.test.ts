@@ -40,10 +40,23 @@ test("bulk delete in the console needs the acknowledgement box", async () => {
   expect(refused.status).toBe(400);
   expect(await refused.text()).toContain("confirm that the deletion cannot be undone");
   const done = await w.a.form(`/network/${w.netA}/bulk/run`, { csv, action: "delete", acknowledge: "on" });
-  expect(done.status).toBe(200);
-  const text = await done.text();
+  expect(done.status).toBe(303);
+  const jobPath = done.headers.get("location")!;
+  expect(jobPath).toMatch(new RegExp(`^/network/${w.netA}/bulk/jobs/`));
+  let text = "";
+  for (let i = 0; i < 100; i++) {
+    text = await (await get(jobPath, w.a.cookie)).text();
+    if (!text.includes('http-equiv="refresh"')) break;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  expect(text).not.toContain('http-equiv="refresh"');
+  expect(text).toContain("<progress");
   expect(text).toContain("Deleted 2 user(s)");
   expect(text).toContain("Row 4: unknown");
+  expect(text).toContain(`${jobPath}/report.csv`);
+  expect(await (await get(`${jobPath}/report.csv`, w.a.cookie)).text()).toBe("row,username,result\n4,unknown,not found\n");
+  // Network B's administrator cannot see A's job.
+  expect((await get(jobPath.replace(w.netA, w.netB), w.b.cookie)).status).toBe(404);
   expect(listDirectory(w.s.ctx, w.netA, { search: "gone", limit: 10, offset: 0 }).total).toBe(0);
 });
 

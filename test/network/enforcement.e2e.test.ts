@@ -67,7 +67,7 @@ describe("enforcement", () => {
     const cleo = await register("cleo");
     const closed = collect(cleo, "disconnected");
     const r = await api("POST", "/users/bulk", { action: "suspend", csv: "username\ncleo\nnobody\n" });
-    expect(r.body).toMatchObject({ changed: 1, unmatched: [{ row: 3, username: "nobody" }] });
+    expect(r.status).toBe(202);
     await until(() => closed.length === 1, "cleo's socket closed");
   });
 
