@@ -80,8 +80,12 @@ test("the network administrator's console, end to end", async () => {
   await expectAccessible(page);
   await screenshot(page, SHOTS, "03-bulk-preview");
   await page.getByRole("button", { name: "Suspend 3 user(s)" }).click();
-  await expect.poll(() => page.locator("#result ~ p").first().textContent()).toContain("Suspended 3 user(s)");
+  // A background job: the page refreshes itself (meta refresh) until the result is in.
+  await expect.poll(() => page.locator("section[aria-labelledby=job]").textContent(), { timeout: 10_000 }).toContain("Suspended 3 user(s)");
+  expect(await page.locator("progress").getAttribute("value")).toBe("4");
   expect(await page.locator(".unmatched").textContent()).toContain("nobody.here");
+  expect(await page.getByRole("link", { name: "Download the result report (CSV)" }).count()).toBe(1);
+  await expectAccessible(page);
   await screenshot(page, SHOTS, "04-bulk-result");
   expect(listDirectory(w.s.ctx, w.netA, { status: "suspended", limit: 10, offset: 0 }).items.map((u) => u.username).sort()).toEqual(["ada", "grace", "linus"]);
 
