@@ -35,6 +35,8 @@ type EncodedFrame = { data: ArrayBuffer };
 type EncodedStreams = { readable: ReadableStream<EncodedFrame>; writable: WritableStream<EncodedFrame> };
 const streamsOf = (x: RTCRtpSender | RTCRtpReceiver) => (x as unknown as { createEncodedStreams(): EncodedStreams }).createEncodedStreams();
 const SAMPLE = 40;
+// Readable from devtools (and the browser tests): whether media really goes through the transforms.
+(globalThis as { outpostCallStats?: typeof frameStats }).outpostCallStats = frameStats;
 
 async function usernameHash(username: string): Promise<string> {
   return toHex(new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(username.toLowerCase()))));
