@@ -10,6 +10,7 @@ import type { ReceivedMessage } from "../../src/client/messages.ts";
 import { syntheticPayload } from "../../src/calling/e2e/support.ts";
 import type { ReceivedMedia } from "../../src/calling/participant.ts";
 import { callingService } from "../../src/calling/supervisor.ts";
+import { toBase64url } from "../../src/crypto/index.ts";
 import { inbox, until } from "../messaging/world.ts";
 import { pageErrors, startHarness, type Harness } from "./harness.ts";
 
@@ -18,6 +19,8 @@ let alice: Page;
 let bob: OutpostClient;
 let bobCalls: CallManager;
 let bobInbox: ReceivedMessage[];
+/** Bob's second device: never in a call, so the browser must ignore call keys it sends. */
+let planted: OutpostClient;
 
 interface Stats {
   encrypted: number;
@@ -48,6 +51,7 @@ beforeAll(async () => {
   bobCalls = new CallManager(bob);
   bobInbox = inbox(bob);
   await bob.connect();
+  planted = await h.world.client("bob", { syncCode: await bob.createSyncCode() });
   alice = await h.onboard("alice");
   await alice.getByRole("button", { name: "New message" }).click();
   await alice.getByRole("dialog").getByLabel("Username").fill("bob");
@@ -131,6 +135,20 @@ describe("browser and SDK in one call", () => {
     await callBar(alice).getByRole("status").filter({ hasText: "In call" }).waitFor();
     await until(() => call.others.length === 1, "browser in the call", 8000);
     await exchange(call, 30);
+
+    // Key messages the browser must ignore: one from bob's other device (not in the call) that
+    // would take over the next key id, and a malformed one from bob's call device. Had the
+    // browser taken either, bob could no longer read it (or it him).
+    const aliceDevice = call.others[0]!;
+    const keyId = call.keyId!;
+    // (The relay only lets a device in the call direct a packet to the call's devices, so the
+    // planted key goes to the whole conversation, the way a non-participant can send it.)
+    await planted.send(call.conversationId, 7000, { call: { callid: call.callId, key: { id: (keyId + 1) & 0xff, k: toBase64url(crypto.getRandomValues(new Uint8Array(32))) } } });
+    await bob.send(call.conversationId, 7000, { call: { callid: call.callId, key: { id: keyId, k: "too-short" } } }, { devices: [aliceDevice] });
+    await until(() => bobInbox.some((m) => m.senderDeviceId === planted.deviceId && (m.content as CallContent).call?.key !== undefined), "planted key delivered", 5000);
+    await Bun.sleep(200);
+    await exchange(call, 20);
+
     await callBar(alice).getByRole("button", { name: "Leave call" }).click();
     await callBar(alice).waitFor({ state: "detached" });
     await until(() => call.others.length === 0, "browser left", 8000);
