@@ -12,6 +12,7 @@ import type { ReceivedMedia } from "../../src/calling/participant.ts";
 import { callingService } from "../../src/calling/supervisor.ts";
 import { toBase64url } from "../../src/crypto/index.ts";
 import { inbox, until } from "../messaging/world.ts";
+import { accessibilityProblems, screenshot } from "../support/browser.ts";
 import { pageErrors, startHarness, type Harness } from "./harness.ts";
 
 let h: Harness;
@@ -112,6 +113,8 @@ describe("browser and SDK in one call", () => {
     expect(call.keyId).toBe(0);
     await callBar(alice).getByRole("listitem").filter({ hasText: "bob" }).waitFor();
     await exchange(call, 30);
+    expect(await accessibilityProblems(alice)).toEqual([]);
+    await screenshot(alice, "web-client", "in-call");
 
     await callBar(alice).getByRole("button", { name: "Mute" }).click();
     await callBar(alice).getByRole("listitem").filter({ hasText: "You (muted)" }).waitFor();

@@ -3,7 +3,7 @@
 // who else is in it, mute, leave). The call itself lives in ../calls.ts.
 import { useEffect, useState } from "preact/hooks";
 import { activeCall, joinCall, leaveCall, ringing, setMuted, startCall } from "../calls.ts";
-import { connected, me, nameOf, sdk, type Conversation } from "../store.ts";
+import { connected, conversations, conversationTitle, me, nameOf, sdk, type Conversation } from "../store.ts";
 import { errorMessage } from "./common.tsx";
 
 export function CallButton(props: { conversation: Conversation }) {
@@ -38,16 +38,18 @@ export function CallButton(props: { conversation: Conversation }) {
   );
 }
 
-export function CallBar(props: { conversation: Conversation }) {
+/** Shown above every open conversation while in a call, so the call's controls never go out of reach. */
+export function CallBar() {
   const call = activeCall.value;
+  const conv = conversations.value.find((c) => c.id === call?.conversationId);
   const [names, setNames] = useState<Record<string, string>>({});
   const others = call?.others.join(",") ?? "";
   // Participants are devices: their users' names come from the directory.
   useEffect(() => {
-    if (!call || !props.conversation.members.length) return;
+    if (!call || !conv?.members.length) return;
     let live = true;
     void sdk()
-      .lookupUsers({ userIds: props.conversation.members.map((m) => m.userId) })
+      .lookupUsers({ userIds: conv.members.map((m) => m.userId) })
       .then((users) => {
         const map: Record<string, string> = {};
         for (const u of users) for (const d of u.devices) map[d.deviceId] = u.userId === me.value?.userId ? `${u.username} (other device)` : nameOf(u.userId);
@@ -55,11 +57,11 @@ export function CallBar(props: { conversation: Conversation }) {
       })
       .catch(() => undefined);
     return () => void (live = false);
-  }, [others, props.conversation.id]);
-  if (!call || call.conversationId !== props.conversation.id) return null;
+  }, [others, conv?.id]);
+  if (!call) return null;
   return (
     <section class="call-bar" aria-label="Call">
-      <p role="status">{call.state === "joining" ? "Joining call…" : `In call · ${call.others.length + 1} in the call`}</p>
+      <p role="status">{call.state === "joining" ? "Joining call…" : `In call${conv ? ` (${conversationTitle(conv)})` : ""} · ${call.others.length + 1} in the call`}</p>
       <ul aria-label="In the call">
         <li>You{call.muted ? " (muted)" : ""}</li>
         {call.others.map((id) => (

@@ -78,7 +78,7 @@ export function ConversationPane(props: { conversation: Conversation }) {
           </button>
         </div>
       </header>
-      <CallBar conversation={c} />
+      <CallBar />
       <div class="log" ref={logRef} role="log" aria-live="polite" aria-label="Messages" tabIndex={0}>
         {list.length === 0 ? (
           <p class="muted center">No messages here yet. Messages are end-to-end encrypted.</p>
