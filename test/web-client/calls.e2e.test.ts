@@ -9,6 +9,7 @@ import type { OutpostClient } from "../../src/client/client.ts";
 import type { ReceivedMessage } from "../../src/client/messages.ts";
 import { syntheticPayload } from "../../src/calling/e2e/support.ts";
 import type { ReceivedMedia } from "../../src/calling/participant.ts";
+import { defaultSecurityGroup, updateSecurityGroupSettings } from "../../src/modules/security-groups/security-groups.service.ts";
 import { callingService } from "../../src/calling/supervisor.ts";
 import { toBase64url } from "../../src/crypto/index.ts";
 import { inbox, until } from "../messaging/world.ts";
@@ -159,4 +160,19 @@ describe("browser and SDK in one call", () => {
     await alice.getByRole("button", { name: "Call", exact: true }).waitFor();
     expect(pageErrors(alice)).toEqual([]);
   }, 60_000);
+
+  test("a call the security group does not allow is refused with the server's reason, and no call starts", async () => {
+    const ctx = h.world.server.ctx;
+    const group = defaultSecurityGroup(ctx, h.world.networkId);
+    await updateSecurityGroupSettings(ctx, h.world.networkId, group.id, { ...group.settings, calling: { ...group.settings.calling, audio: false } });
+    try {
+      await alice.getByRole("button", { name: "Call", exact: true }).click();
+      await alice.getByRole("alert").filter({ hasText: "calling.audio" }).waitFor();
+      expect(await callBar(alice).count()).toBe(0);
+      expect(bobInbox.filter((m) => m.type === 7000 && (m.content as CallContent).call.status === CallStatus.starting && m.senderUserId !== bob.userId)).toHaveLength(1);
+    } finally {
+      await updateSecurityGroupSettings(ctx, h.world.networkId, group.id, group.settings);
+    }
+    expect(pageErrors(alice)).toEqual([]);
+  }, 30_000);
 });
