@@ -17,10 +17,10 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export async function startHarness(usernames: string[]): Promise<Harness> {
-  const world = await startWorld();
+export async function startHarness(usernames: string[], opts: { world?: Parameters<typeof startWorld>[0]; browserArgs?: string[] } = {}): Promise<Harness> {
+  const world = await startWorld(opts.world);
   await world.addUsers(usernames, { cheapHash: true });
-  const browser = await launchBrowser();
+  const browser = await launchBrowser(opts.browserArgs);
   const contexts: BrowserContext[] = [];
   const config = { serviceUrl: world.server.url, networkId: world.networkId };
   const h: Harness = {

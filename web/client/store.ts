@@ -8,6 +8,7 @@ import { OutpostClient, type DeviceState } from "../../src/client/client.ts";
 import { OutpostError, type ClientConfig } from "../../src/client/api.ts";
 import { MessageType, extractLinks, type ReceivedMessage, type LocationContent } from "../../src/client/messages.ts";
 import { Vault } from "./vault.ts";
+import { attachCalls } from "./calls.ts";
 
 export type MessageStatus = "sending" | "sent" | "failed" | "read" | "received";
 
@@ -210,6 +211,7 @@ async function start(c: OutpostClient, data: SavedData) {
   conversations.value = data.conversations;
   messages.value = data.messages;
   policy.value = c.policy;
+  attachCalls(c);
   // In arrival order: a message of an unknown conversation waits for the conversation to be read.
   let chain = Promise.resolve();
   c.on("message", (e) => {

@@ -27,6 +27,7 @@ import {
 } from "../store.ts";
 import { clock, duration, errorMessage, ErrorText } from "./common.tsx";
 import { ConversationSettings, VerifyDialog } from "./dialogs.tsx";
+import { CallBar, CallButton } from "./call.tsx";
 
 export function ConversationPane(props: { conversation: Conversation }) {
   const c = props.conversation;
@@ -63,6 +64,7 @@ export function ConversationPane(props: { conversation: Conversation }) {
           {c.description && <p class="description">{c.description}</p>}
         </div>
         <div class="conv-actions">
+          <CallButton conversation={c} />
           <button type="button" class="secondary small" aria-pressed={c.pinned} onClick={() => void setPinned(c.id, !c.pinned)}>
             {c.pinned ? "Unpin" : "Pin"}
           </button>
@@ -76,6 +78,7 @@ export function ConversationPane(props: { conversation: Conversation }) {
           </button>
         </div>
       </header>
+      <CallBar />
       <div class="log" ref={logRef} role="log" aria-live="polite" aria-label="Messages" tabIndex={0}>
         {list.length === 0 ? (
           <p class="muted center">No messages here yet. Messages are end-to-end encrypted.</p>
