@@ -7,6 +7,7 @@ import { signal, computed } from "@preact/signals";
 import { OutpostClient, type DeviceState } from "../../src/client/client.ts";
 import { OutpostError, type ClientConfig } from "../../src/client/api.ts";
 import { MessageType, extractLinks, type ReceivedMessage, type LocationContent } from "../../src/client/messages.ts";
+import { files, fileContentOf, type FileContent, type FileProgress } from "../../src/client/files.ts";
 import { Vault } from "./vault.ts";
 
 export type MessageStatus = "sending" | "sent" | "failed" | "read" | "received";
@@ -15,8 +16,12 @@ export interface LocalMessage {
   id: string;
   conversationId: string;
   senderUserId: string;
-  kind: "text" | "location" | "notice";
+  kind: "text" | "location" | "notice" | "file";
   text?: string;
+  /** kind "file": the 6000 content (name, size, key, hashes); kept only inside the encrypted vault. */
+  file?: FileContent;
+  /** Upload progress of a file being sent, 0..1. */
+  progress?: number;
   links?: { url: string }[];
   location?: LocationContent;
   sentAt: number;
@@ -463,6 +468,16 @@ async function onMessage(m: ReceivedMessage) {
       });
       return;
     }
+    case MessageType.file: {
+      let file: FileContent;
+      try {
+        file = fileContentOf(c);
+      } catch {
+        return; // not a file description: nothing to show or download
+      }
+      addMessage({ id: m.packetId, conversationId: m.conversationId, senderUserId: m.senderUserId, kind: "file", file, sentAt: m.sentAt, ttl: effectiveTtl(m.ttl), bor: m.bor, status: m.senderUserId === me.value?.userId ? "sent" : "received" });
+      return;
+    }
     case MessageType.edit: {
       const id = String(c?.originalmessageid ?? "");
       update((x) =>
@@ -561,7 +576,7 @@ async function deliver(local: LocalMessage, type: 1000 | 8000, content: unknown)
   }
 }
 
-function newLocal(conversationId: string, kind: "text" | "location"): LocalMessage {
+function newLocal(conversationId: string, kind: "text" | "location" | "file"): LocalMessage {
   const conv = conversations.value.find((x) => x.id === conversationId);
   return { id: `local-${crypto.randomUUID()}`, conversationId, senderUserId: me.value!.userId, kind, sentAt: Date.now(), ttl: effectiveTtl(conv?.ttl ?? 0), bor: conv?.bor ?? 0, status: "sending" };
 }
@@ -576,6 +591,36 @@ export async function sendLocation(conversationId: string, location: LocationCon
   const local: LocalMessage = { ...newLocal(conversationId, "location"), location };
   addMessage(local);
   await deliver(local, 8000, location);
+}
+
+/**
+ * Encrypts and uploads a file (progress shown on its message; a dropped connection is
+ * retried chunk by chunk by the SDK, so the upload resumes where it stopped), then sends
+ * the 6000 message that carries its key.
+ */
+export async function sendFile(conversationId: string, file: File) {
+  const local: LocalMessage = { ...newLocal(conversationId, "file"), file: { fileid: "", name: file.name, size: file.size, key: "", chunksize: 0, chunkhashes: [], sha256: "" }, progress: 0 };
+  addMessage(local);
+  const conv = conversations.value.find((x) => x.id === conversationId);
+  try {
+    const bytes = new Uint8Array(await file.arrayBuffer());
+    const sent = await files(sdk()).sendFile(conversationId, { name: file.name, bytes, ...(file.type ? { mimetype: file.type } : {}) }, {
+      ...(conv?.ttl ? { ttl: conv.ttl } : {}),
+      ...(conv?.bor ? { bor: conv.bor } : {}),
+      onProgress: (p: FileProgress) => update((m) => (m.id === local.id ? { ...m, progress: p.total ? p.done / p.total : 1 } : m)),
+    });
+    update((m) => (m.id === local.id ? { ...m, id: sent.packetId, file: sent.content, status: "sent", progress: undefined, sentAt: Date.now() } : m));
+  } catch (e) {
+    // A file is not re-sent from the saved history (its bytes are not kept): the user attaches it again.
+    update((m) => (m.id === local.id ? { ...m, status: "failed", error: e instanceof Error ? e.message : String(e) } : m));
+  }
+}
+
+/** Downloads, decrypts and verifies a received file (every chunk and the whole SHA-256); returns it as a Blob. */
+export async function downloadFile(m: LocalMessage, onProgress: (fraction: number) => void): Promise<Blob> {
+  if (!m.file?.fileid) throw new Error("this file is not available");
+  const bytes = await files(sdk()).download(m.file, { onProgress: (p) => onProgress(p.total ? p.done / p.total : 1) });
+  return new Blob([bytes as Uint8Array<ArrayBuffer>], { type: m.file.mimetype || "application/octet-stream" });
 }
 
 export async function retry(id: string) {

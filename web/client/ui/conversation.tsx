@@ -6,6 +6,7 @@ import { useEffect, useRef, useState } from "preact/hooks";
 import {
   conversationTitle,
   deleteMessage,
+  downloadFile,
   editMessage,
   markRead,
   me,
@@ -16,6 +17,7 @@ import {
   policy,
   presence,
   retry,
+  sendFile,
   sendLocation,
   sendText,
   sendTyping,
@@ -161,7 +163,7 @@ function MessageItem(props: { m: LocalMessage }) {
           </div>
         </form>
       ) : (
-        <div class="body">{m.kind === "location" && m.location ? <LocationView m={m} /> : <TextView m={m} />}</div>
+        <div class="body">{m.kind === "file" && m.file ? <FileView m={m} /> : m.kind === "location" && m.location ? <LocationView m={m} /> : <TextView m={m} />}</div>
       )}
       <div class="foot">
         {timers && <span class="timer">{timers}</span>}
@@ -170,7 +172,7 @@ function MessageItem(props: { m: LocalMessage }) {
             {m.status === "sending" ? "Sending…" : m.status === "failed" ? `Not sent${m.error ? `: ${m.error}` : ""}` : m.status === "read" ? "Read" : "Sent"}
           </span>
         )}
-        {mine && m.status === "failed" && (
+        {mine && m.status === "failed" && m.kind !== "file" && (
           <button type="button" class="small" onClick={act(() => retry(m.id))}>
             Retry
           </button>
@@ -206,6 +208,64 @@ function MessageItem(props: { m: LocalMessage }) {
       </div>
       <ErrorText error={error} />
     </li>
+  );
+}
+
+export function fileSize(n: number): string {
+  if (n < 1024) return `${n} B`;
+  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KB`;
+  if (n < 1024 ** 3) return `${(n / 1024 / 1024).toFixed(1)} MB`;
+  return `${(n / 1024 ** 3).toFixed(2)} GB`;
+}
+
+/** A file message: name and size; Download fetches, decrypts and verifies it, then offers it as a Blob link. */
+function FileView(props: { m: LocalMessage }) {
+  const m = props.m;
+  const f = m.file!;
+  const [progress, setProgress] = useState<number | null>(null);
+  const [saved, setSaved] = useState<{ url: string } | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const link = useRef<HTMLAnchorElement>(null);
+  // The object URL lives as long as the message is on screen.
+  useEffect(() => () => saved && URL.revokeObjectURL(saved.url), [saved]);
+  useEffect(() => {
+    if (saved) link.current?.click();
+  }, [saved]);
+  async function download() {
+    setError(null);
+    setProgress(0);
+    try {
+      const blob = await downloadFile(m, setProgress);
+      setSaved({ url: URL.createObjectURL(blob) });
+    } catch (e) {
+      setError(`Download failed: ${errorMessage(e)}`);
+    } finally {
+      setProgress(null);
+    }
+  }
+  const uploading = m.progress !== undefined && m.status === "sending";
+  return (
+    <div class="file">
+      <p class="text">
+        <span aria-hidden="true">📎 </span>
+        <span class="file-name">{f.name}</span> <span class="muted">({fileSize(f.size)})</span>
+      </p>
+      {uploading && <progress max={1} value={m.progress} aria-label={`Uploading ${f.name}`} />}
+      {progress !== null && <progress max={1} value={progress} aria-label={`Downloading ${f.name}`} />}
+      {f.fileid && !uploading && progress === null && (
+        <div class="row">
+          <button type="button" class="small secondary" onClick={() => void download()}>
+            Download
+          </button>
+          {saved && (
+            <a ref={link} href={saved.url} download={f.name} class="small">
+              Save {f.name} again
+            </a>
+          )}
+        </div>
+      )}
+      <ErrorText error={error} />
+    </div>
   );
 }
 
@@ -307,6 +367,20 @@ function Composer(props: { conversation: Conversation }) {
             }}
             onKeyDown={(e) => {
               if (e.key === "Enter" && !e.shiftKey) submit(e);
+            }}
+          />
+        </label>
+        <label class="button secondary attach">
+          Attach
+          <input
+            type="file"
+            class="sr-only"
+            aria-label="Attach a file"
+            onChange={(e) => {
+              const input = e.currentTarget as HTMLInputElement;
+              const f = input.files?.[0];
+              input.value = "";
+              if (f) void sendFile(c.id, f);
             }}
           />
         </label>
