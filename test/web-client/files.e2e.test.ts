@@ -1,12 +1,14 @@
 // Browser client files: a file attached in one browser and downloaded in another arrives
 // byte for byte (SHA-256 compared), the SDK and the browser exchange files both ways, and
-// the file views pass an accessibility scan.
+// the file views pass an accessibility scan; a room's Files area (moderator in one browser,
+// member in another, and the SDK).
 import { createHash, randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { files, fileContentOf } from "../../src/client/files.ts";
 import { MessageType } from "../../src/client/messages.ts";
+import { updateNetwork } from "../../src/modules/networks/networks.service.ts";
 import { inbox, until } from "../messaging/world.ts";
 import { accessibilityProblems } from "../support/browser.ts";
 import { pageErrors, startHarness, type Harness } from "./harness.ts";
@@ -15,7 +17,7 @@ let h: Harness;
 let alice: Page;
 let bob: Page;
 beforeAll(async () => {
-  h = await startHarness(["alice", "bob", "carol"]);
+  h = await startHarness(["alice", "bob", "carol", "dave"]);
   alice = await h.onboard("alice", "file");
   bob = await h.onboard("bob", "file");
 }, 60_000);
@@ -80,5 +82,68 @@ describe("files between the browser and the SDK", () => {
     expect(content).toMatchObject({ name: "from-browser.txt", size: 90_000, mimetype: "text/plain" });
     expect(sha(await files(carol).download(content))).toBe(sha(fromBrowser));
     expect(pageErrors(alice)).toEqual([]);
+  }, 60_000);
+});
+
+describe("a room's Files area", () => {
+  test("a moderator's browser uploads into a folder, renames and deletes; a member's browser and the SDK download identical bytes", async () => {
+    const ctx = h.world.server.ctx;
+    const ids = (n: string) => h.world.users.get(n)!.id;
+    const dave = await h.world.client("dave");
+    // With the network's file management off (the default), a room shows no Files button.
+    const plain = await dave.createRoom({ title: "No files here", memberIds: [ids("alice")] });
+    const probed = alice.waitForResponse((r) => r.url().includes(`/rooms/${plain.id}/files`));
+    await convButton(alice, /No files here/).click();
+    expect((await probed).status()).toBe(403);
+    await alice.getByRole("heading", { level: 1, name: "No files here" }).waitFor();
+    expect(await alice.getByRole("button", { name: "Files", exact: true }).count()).toBe(0);
+    await updateNetwork(ctx, h.world.networkId, { fileManagement: true });
+    const got = inbox(dave);
+    const room = await dave.createRoom({ title: "Field kit", memberIds: [ids("alice"), ids("bob")], moderatorIds: [ids("alice")] });
+    // The SDK puts a file into the area; the browsers get its key in the 4004 message.
+    const sdkBytes = new Uint8Array(randomBytes(50_000));
+    await files(dave).uploadToRoom(room.id, { name: "sdk-map.bin", bytes: sdkBytes });
+
+    await convButton(alice, /Field kit/).click();
+    await alice.getByRole("button", { name: "Files", exact: true }).click();
+    const area = (p: Page) => p.getByRole("dialog");
+    await area(alice).getByText("sdk-map.bin").waitFor();
+    await area(alice).getByLabel("New folder name").fill("Maps");
+    await area(alice).getByRole("button", { name: "New folder" }).click();
+    await area(alice).getByRole("button", { name: "📁 Maps" }).click();
+    await area(alice).getByText("This folder is empty.").waitFor();
+    const bytes = new Uint8Array(randomBytes(200_000));
+    await area(alice).getByLabel("Upload a file to this folder").setInputFiles({ name: "route.gpx", mimeType: "application/gpx+xml", buffer: Buffer.from(bytes) });
+    await area(alice).getByText("route.gpx").waitFor();
+    await area(alice).getByRole("button", { name: "Rename route.gpx" }).click();
+    await area(alice).getByLabel("New name for route.gpx").fill("route-north.gpx");
+    await area(alice).getByRole("button", { name: "Save name" }).click();
+    await area(alice).getByText("route-north.gpx").waitFor();
+    expect(await accessibilityProblems(alice)).toEqual([]);
+    // The browser's upload reaches the SDK member with its key: it downloads the same bytes.
+    await until(() => got.some((m) => m.type === MessageType.roomParameters && (m.content as { changemask?: number }).changemask === 64), "dave receives the Files-area key", 15_000);
+    const info = got.find((m) => m.type === MessageType.roomParameters && (m.content as { changemask?: number }).changemask === 64)!.content as { filevaultinfo: unknown };
+    expect(sha(await files(dave).download(fileContentOf(info.filevaultinfo)))).toBe(sha(bytes));
+
+    // Bob, a plain member: lists, opens the folder, downloads; no changing buttons.
+    await convButton(bob, /Field kit/).click();
+    await bob.getByRole("button", { name: "Files", exact: true }).click();
+    await area(bob).getByRole("button", { name: "📁 Maps" }).click();
+    const [download] = await Promise.all([bob.waitForEvent("download"), area(bob).getByRole("button", { name: "Download route-north.gpx" }).click()]);
+    expect(sha(new Uint8Array(readFileSync((await download.path())!)))).toBe(sha(bytes));
+    expect(await area(bob).getByRole("button", { name: /^Delete|^Rename/ }).count()).toBe(0);
+    expect(await area(bob).getByLabel("Upload a file to this folder").count()).toBe(0);
+    await area(bob).getByRole("button", { name: "Files area" }).click();
+    const [fromSdk] = await Promise.all([bob.waitForEvent("download"), area(bob).getByRole("button", { name: "Download sdk-map.bin" }).click()]);
+    expect(sha(new Uint8Array(readFileSync((await fromSdk.path())!)))).toBe(sha(sdkBytes));
+    expect(await accessibilityProblems(bob)).toEqual([]);
+
+    // The moderator deletes the file; the list says the folder is empty.
+    alice.once("dialog", (d) => void d.accept());
+    await area(alice).getByRole("button", { name: "Delete route-north.gpx" }).click();
+    await area(alice).getByText("This folder is empty.").waitFor();
+    expect((await files(dave).listRoomFiles(room.id)).items.map((e) => e.name).sort()).toEqual(["Maps", "sdk-map.bin"]);
+    expect(pageErrors(alice)).toEqual([]);
+    expect(pageErrors(bob)).toEqual([]);
   }, 60_000);
 });

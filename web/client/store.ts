@@ -7,7 +7,7 @@ import { signal, computed } from "@preact/signals";
 import { OutpostClient, type DeviceState } from "../../src/client/client.ts";
 import { OutpostError, type ClientConfig } from "../../src/client/api.ts";
 import { MessageType, extractLinks, type ReceivedMessage, type LocationContent } from "../../src/client/messages.ts";
-import { files, fileContentOf, type FileContent, type FileProgress } from "../../src/client/files.ts";
+import { files, fileContentOf, type FileContent, type FileProgress, type RoomFileEntry } from "../../src/client/files.ts";
 import { Vault } from "./vault.ts";
 
 export type MessageStatus = "sending" | "sent" | "failed" | "read" | "received";
@@ -58,6 +58,8 @@ interface SavedData {
   conversations: Conversation[];
   messages: LocalMessage[];
   usernames: Record<string, string>;
+  /** Keys of files in rooms' Files areas, by entry id (from 4004 messages with changemask 64, or our own uploads). */
+  roomFiles?: Record<string, FileContent>;
 }
 
 export type Screen = "loading" | "onboarding" | "unlock" | "main";
@@ -67,6 +69,7 @@ export const me = signal<{ userId: string; username: string } | null>(null);
 export const connected = signal(false);
 export const conversations = signal<Conversation[]>([]);
 export const messages = signal<LocalMessage[]>([]);
+export const roomFiles = signal<Record<string, FileContent>>({});
 export const usernames = signal<Record<string, string>>({});
 export const currentId = signal<string | null>(null);
 export const typing = signal<Record<string, { userId: string; until: number }>>({});
@@ -120,7 +123,7 @@ function scheduleSave() {
 
 export async function saveNow() {
   if (!vault || !client) return;
-  const data: SavedData = { conversations: conversations.value, messages: messages.value.filter((m) => m.status !== "sending"), usernames: usernames.value };
+  const data: SavedData = { conversations: conversations.value, messages: messages.value.filter((m) => m.status !== "sending"), usernames: usernames.value, roomFiles: roomFiles.value };
   await vault.put("device", client.exportState());
   await vault.put("data", data);
 }
@@ -179,6 +182,7 @@ export async function lock() {
   clearInterval(ticker);
   conversations.value = [];
   messages.value = [];
+  roomFiles.value = {};
   currentId.value = null;
   me.value = null;
   screen.value = "unlock";
@@ -214,6 +218,7 @@ async function start(c: OutpostClient, data: SavedData) {
   usernames.value = { ...data.usernames, [c.userId]: c.username };
   conversations.value = data.conversations;
   messages.value = data.messages;
+  roomFiles.value = data.roomFiles ?? {};
   policy.value = c.policy;
   // In arrival order: a message of an unknown conversation waits for the conversation to be read.
   let chain = Promise.resolve();
@@ -516,6 +521,7 @@ async function onMessage(m: ReceivedMessage) {
         // them, so reading the conversation again could still find it: the notice decides,
         // when it comes from one of the room's moderators.
         const ctl = (c?.control ?? {}) as Record<string, unknown>;
+        if (m.type === MessageType.roomParameters && c?.changemask === 64) return onRoomFile(m, c.filevaultinfo);
         const byModerator = conv?.members.some((x) => x.userId === m.senderUserId && x.role === "moderator") ?? false;
         const removesMe = m.type === MessageType.roomMembers && Array.isArray(ctl.deletedusers) && ctl.deletedusers.includes(me.value?.userId);
         if (byModerator && (m.type === MessageType.deleteRoom || removesMe)) return dropConversation(m.conversationId);
@@ -524,6 +530,73 @@ async function onMessage(m: ReceivedMessage) {
         if (view) addMessage({ id: m.packetId, conversationId: m.conversationId, senderUserId: m.senderUserId, kind: "notice", text: describeControl(m.type, c, m.senderUserId), sentAt: m.sentAt, ttl: 0, bor: 0, status: "received" });
       }
   }
+}
+
+/** A file put into a room's Files area: keep its key (by entry id) so members can download it. */
+function onRoomFile(m: ReceivedMessage, info: unknown) {
+  const entryId = (info as { entryid?: unknown } | null)?.entryid;
+  let content: FileContent;
+  try {
+    content = fileContentOf(info);
+  } catch {
+    return;
+  }
+  if (typeof entryId !== "string") return;
+  roomFiles.value = { ...roomFiles.value, [entryId]: content };
+  addMessage({ id: m.packetId, conversationId: m.conversationId, senderUserId: m.senderUserId, kind: "notice", text: `${nameOf(m.senderUserId)} added ${content.name} to the Files area`, sentAt: m.sentAt, ttl: 0, bor: 0, status: "received" });
+}
+
+// ------------------------------------------------------------------ a room's Files area
+
+export type { RoomFileEntry };
+
+/** Whether the room's Files area is available (the network's file management switch); asked once per room. */
+const filesAreaKnown = new Map<string, boolean>();
+export async function filesAreaAvailable(roomId: string): Promise<boolean> {
+  const known = filesAreaKnown.get(roomId);
+  if (known !== undefined) return known;
+  try {
+    await files(sdk()).listRoomFiles(roomId, { limit: 1 });
+    filesAreaKnown.set(roomId, true);
+    return true;
+  } catch (e) {
+    if (e instanceof OutpostError && e.code === "forbidden") {
+      filesAreaKnown.set(roomId, false);
+      return false;
+    }
+    throw e;
+  }
+}
+
+export async function listRoomEntries(roomId: string, parentId: string | null, after?: string) {
+  return files(sdk()).listRoomFiles(roomId, { ...(parentId ? { parentId } : {}), limit: 100, ...(after ? { after } : {}) });
+}
+
+export async function newRoomFolder(roomId: string, name: string, parentId: string | null) {
+  return files(sdk()).createFolder(roomId, name, parentId ?? undefined);
+}
+
+export async function uploadToRoom(roomId: string, file: File, parentId: string | null, onProgress: (fraction: number) => void) {
+  const bytes = new Uint8Array(await file.arrayBuffer());
+  const { entry, content } = await files(sdk()).uploadToRoom(roomId, { name: file.name, bytes, ...(file.type ? { mimetype: file.type } : {}) }, { ...(parentId ? { parentId } : {}), onProgress: (p) => onProgress(p.total ? p.done / p.total : 1) });
+  roomFiles.value = { ...roomFiles.value, [entry.id]: content };
+  scheduleSave();
+  return entry;
+}
+
+export async function renameRoomEntry(roomId: string, entryId: string, name: string) {
+  return files(sdk()).updateRoomEntry(roomId, entryId, { name });
+}
+
+export async function deleteRoomEntry(roomId: string, entryId: string) {
+  return files(sdk()).deleteRoomEntry(roomId, entryId);
+}
+
+export async function downloadRoomFile(entry: RoomFileEntry, onProgress: (fraction: number) => void): Promise<Blob> {
+  const content = roomFiles.value[entry.id];
+  if (!content) throw new Error("this device did not receive the key of this file (it was added before this device joined the room)");
+  const bytes = await files(sdk()).download(content, { onProgress: (p) => onProgress(p.total ? p.done / p.total : 1) });
+  return new Blob([bytes as Uint8Array<ArrayBuffer>], { type: content.mimetype || "application/octet-stream" });
 }
 
 function describeControl(type: number, content: Record<string, unknown> | null, sender: string): string {

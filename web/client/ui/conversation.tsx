@@ -7,6 +7,7 @@ import {
   conversationTitle,
   deleteMessage,
   downloadFile,
+  filesAreaAvailable,
   editMessage,
   markRead,
   me,
@@ -27,12 +28,19 @@ import {
   type Conversation,
   type LocalMessage,
 } from "../store.ts";
-import { clock, duration, errorMessage, ErrorText } from "./common.tsx";
+import { clock, duration, errorMessage, ErrorText, fileSize } from "./common.tsx";
 import { ConversationSettings, VerifyDialog } from "./dialogs.tsx";
+import { FilesArea } from "./files-area.tsx";
 
 export function ConversationPane(props: { conversation: Conversation }) {
   const c = props.conversation;
-  const [dialog, setDialog] = useState<null | "settings" | "verify">(null);
+  const [dialog, setDialog] = useState<null | "settings" | "verify" | "files">(null);
+  // The Files button shows only in rooms of networks whose file management is on.
+  const [hasFiles, setHasFiles] = useState(false);
+  useEffect(() => {
+    setHasFiles(false);
+    if (c.kind === "room") void filesAreaAvailable(c.id).then(setHasFiles, () => setHasFiles(false));
+  }, [c.id, c.kind]);
   const list = messages.value.filter((m) => m.conversationId === c.id).sort((a, b) => a.sentAt - b.sentAt);
   const logRef = useRef<HTMLDivElement>(null);
   const headingRef = useRef<HTMLHeadingElement>(null);
@@ -73,6 +81,11 @@ export function ConversationPane(props: { conversation: Conversation }) {
               Verify
             </button>
           )}
+          {hasFiles && (
+            <button type="button" class="secondary small" onClick={() => setDialog("files")}>
+              Files
+            </button>
+          )}
           <button type="button" class="secondary small" onClick={() => setDialog("settings")}>
             {c.kind === "direct" ? "Timers" : "Details"}
           </button>
@@ -94,6 +107,7 @@ export function ConversationPane(props: { conversation: Conversation }) {
       </p>
       <Composer conversation={c} />
       {dialog === "settings" && <ConversationSettings conversation={c} onClose={() => setDialog(null)} />}
+      {dialog === "files" && <FilesArea conversation={c} onClose={() => setDialog(null)} />}
       {dialog === "verify" && other && <VerifyDialog conversation={c} userId={other.userId} onClose={() => setDialog(null)} />}
     </section>
   );
@@ -211,12 +225,6 @@ function MessageItem(props: { m: LocalMessage }) {
   );
 }
 
-export function fileSize(n: number): string {
-  if (n < 1024) return `${n} B`;
-  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KB`;
-  if (n < 1024 ** 3) return `${(n / 1024 / 1024).toFixed(1)} MB`;
-  return `${(n / 1024 ** 3).toFixed(2)} GB`;
-}
 
 /** A file message: name and size; Download fetches, decrypts and verifies it, then offers it as a Blob link. */
 function FileView(props: { m: LocalMessage }) {
