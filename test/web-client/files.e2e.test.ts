@@ -3,7 +3,8 @@
 // the file views pass an accessibility scan; a room's Files area (moderator in one browser,
 // member in another, and the SDK).
 import { createHash, randomBytes } from "node:crypto";
-import { readFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { files, fileContentOf } from "../../src/client/files.ts";
@@ -83,6 +84,26 @@ describe("files between the browser and the SDK", () => {
     expect(sha(await files(carol).download(content))).toBe(sha(fromBrowser));
     expect(pageErrors(alice)).toEqual([]);
   }, 60_000);
+});
+
+describe("integrity", () => {
+  test("a chunk altered on the server is refused by the browser with a clear error, and nothing is saved", async () => {
+    const carol = h.world.clients.find((c) => c.username === "carol")!;
+    const dm = await carol.openDirect({ username: "alice" });
+    const sent = await files(carol).sendFile(dm.id, { name: "tampered.bin", bytes: new Uint8Array(randomBytes(30_000)) });
+    const hash = sent.content.chunkhashes[0]!;
+    const blob = join(h.world.server.ctx.config.dataDir, "blobs", hash.slice(0, 2), hash);
+    const stored = readFileSync(blob);
+    stored[100]! ^= 1;
+    writeFileSync(blob, stored);
+    await convButton(alice, /carol/).click();
+    let downloads = 0;
+    alice.on("download", () => downloads++);
+    const msg = log(alice).locator(".msg", { hasText: "tampered.bin" });
+    await msg.getByRole("button", { name: "Download" }).click();
+    await expect.poll(() => msg.getByRole("alert").textContent()).toContain("Download failed: chunk 0 was altered");
+    expect(downloads).toBe(0);
+  });
 });
 
 describe("a room's Files area", () => {
