@@ -64,6 +64,36 @@ describe("files between browsers", () => {
   }, 60_000);
 });
 
+describe("dropped connections", () => {
+  test("a short drop is retried by itself; a long one leaves Retry, which continues the upload without re-sending what the server has", async () => {
+    await convButton(alice, /bob/).click();
+    const chunkPuts: string[] = [];
+    alice.on("request", (r) => r.method() === "PUT" && /\/chunks\/\d+$/.test(r.url()) && chunkPuts.push(r.url().split("/chunks/")[1]!));
+    // A short drop: the second chunk's first two attempts fail, the third goes through.
+    let drops = 2;
+    await alice.route(/\/chunks\/1$/, (route) => (route.request().method() === "PUT" && drops-- > 0 ? route.abort("connectionreset") : route.continue()));
+    const first = new Uint8Array(randomBytes(4 * 1024 * 1024 + 10));
+    await alice.getByLabel("Attach a file").setInputFiles({ name: "short-drop.bin", mimeType: "application/octet-stream", buffer: Buffer.from(first) });
+    await log(alice).locator(".msg.mine", { hasText: "short-drop.bin" }).getByText("Sent").waitFor({ timeout: 20_000 });
+    await alice.unrouteAll();
+    // A long drop: every attempt of the second chunk fails until the connection is back.
+    chunkPuts.length = 0;
+    await alice.route(/\/chunks\/1$/, (route) => (route.request().method() === "PUT" ? route.abort("connectionreset") : route.continue()));
+    const second = new Uint8Array(randomBytes(4 * 1024 * 1024 + 20));
+    await alice.getByLabel("Attach a file").setInputFiles({ name: "long-drop.bin", mimeType: "application/octet-stream", buffer: Buffer.from(second) });
+    const msg = log(alice).locator(".msg.mine", { hasText: "long-drop.bin" });
+    await msg.getByText("Not sent").waitFor({ timeout: 20_000 });
+    await alice.unrouteAll();
+    expect(chunkPuts.filter((c) => c === "0")).toHaveLength(1);
+    await msg.getByRole("button", { name: "Retry" }).click();
+    await msg.getByText("Sent").waitFor({ timeout: 20_000 });
+    expect(chunkPuts.filter((c) => c === "0")).toHaveLength(1); // chunk 0 was not uploaded again
+    await convButton(bob, /alice/).click();
+    expect(sha(await downloadIn(bob, "short-drop.bin"))).toBe(sha(first));
+    expect(sha(await downloadIn(bob, "long-drop.bin"))).toBe(sha(second));
+  }, 60_000);
+});
+
 describe("files between the browser and the SDK", () => {
   test("an SDK file downloads in the browser, and a browser file downloads through the SDK", async () => {
     const carol = await h.world.client("carol");

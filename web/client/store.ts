@@ -7,7 +7,7 @@ import { signal, computed } from "@preact/signals";
 import { OutpostClient, type DeviceState } from "../../src/client/client.ts";
 import { OutpostError, type ClientConfig } from "../../src/client/api.ts";
 import { MessageType, extractLinks, type ReceivedMessage, type LocationContent } from "../../src/client/messages.ts";
-import { files, fileContentOf, type FileContent, type FileProgress, type RoomFileEntry } from "../../src/client/files.ts";
+import { files, fileContentOf, type FileContent, type FileProgress, type RoomFileEntry, type UploadHandle } from "../../src/client/files.ts";
 import { Vault } from "./vault.ts";
 
 export type MessageStatus = "sending" | "sent" | "failed" | "read" | "received";
@@ -674,19 +674,42 @@ export async function sendLocation(conversationId: string, location: LocationCon
 export async function sendFile(conversationId: string, file: File) {
   const local: LocalMessage = { ...newLocal(conversationId, "file"), file: { fileid: "", name: file.name, size: file.size, key: "", chunksize: 0, chunkhashes: [], sha256: "" }, progress: 0 };
   addMessage(local);
+  await uploadFile(local.id, { file });
+}
+
+/** Files whose upload failed in this session: Retry continues the server-side upload (chunks already there are skipped). */
+const pendingUploads = new Map<string, { file: File; handle?: UploadHandle }>();
+
+export function canResume(id: string): boolean {
+  return pendingUploads.has(id);
+}
+
+async function uploadFile(id: string, pending: { file: File; handle?: UploadHandle }) {
+  const conversationId = messages.value.find((m) => m.id === id)!.conversationId;
   const conv = conversations.value.find((x) => x.id === conversationId);
+  update((m) => (m.id === id ? { ...m, status: "sending", error: undefined } : m));
+  pendingUploads.delete(id);
   try {
+    const { file } = pending;
     const bytes = new Uint8Array(await file.arrayBuffer());
     const sent = await files(sdk()).sendFile(conversationId, { name: file.name, bytes, ...(file.type ? { mimetype: file.type } : {}) }, {
       ...(conv?.ttl ? { ttl: conv.ttl } : {}),
       ...(conv?.bor ? { bor: conv.bor } : {}),
-      onProgress: (p: FileProgress) => update((m) => (m.id === local.id ? { ...m, progress: p.total ? p.done / p.total : 1 } : m)),
+      ...(pending.handle ? { resume: pending.handle } : {}),
+      onUpload: (h) => (pending.handle = h),
+      onProgress: (p: FileProgress) => update((m) => (m.id === id ? { ...m, progress: p.total ? p.done / p.total : 1 } : m)),
     });
-    update((m) => (m.id === local.id ? { ...m, id: sent.packetId, file: sent.content, status: "sent", progress: undefined, sentAt: Date.now() } : m));
+    update((m) => (m.id === id ? { ...m, id: sent.packetId, file: sent.content, status: "sent", progress: undefined, sentAt: Date.now() } : m));
   } catch (e) {
-    // A file is not re-sent from the saved history (its bytes are not kept): the user attaches it again.
-    update((m) => (m.id === local.id ? { ...m, status: "failed", error: e instanceof Error ? e.message : String(e) } : m));
+    // Kept in memory only (not in the vault): after a reload the file is attached again.
+    pendingUploads.set(id, pending);
+    update((m) => (m.id === id ? { ...m, status: "failed", error: e instanceof Error ? e.message : String(e) } : m));
   }
+}
+
+export async function retryUpload(id: string) {
+  const pending = pendingUploads.get(id);
+  if (pending) await uploadFile(id, pending);
 }
 
 /** Downloads, decrypts and verifies a received file (every chunk and the whole SHA-256); returns it as a Blob. */

@@ -18,6 +18,8 @@ import {
   policy,
   presence,
   retry,
+  retryUpload,
+  canResume,
   sendFile,
   sendLocation,
   sendText,
@@ -186,8 +188,8 @@ function MessageItem(props: { m: LocalMessage }) {
             {m.status === "sending" ? "Sending…" : m.status === "failed" ? `Not sent${m.error ? `: ${m.error}` : ""}` : m.status === "read" ? "Read" : "Sent"}
           </span>
         )}
-        {mine && m.status === "failed" && m.kind !== "file" && (
-          <button type="button" class="small" onClick={act(() => retry(m.id))}>
+        {mine && m.status === "failed" && (m.kind !== "file" || canResume(m.id)) && (
+          <button type="button" class="small" onClick={act(() => (m.kind === "file" ? retryUpload(m.id) : retry(m.id)))}>
             Retry
           </button>
         )}
