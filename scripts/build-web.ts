@@ -20,6 +20,17 @@ const app = await Bun.build({
   splitting: false,
   naming: { entry: "[name]-[hash].[ext]", asset: "[name]-[hash].[ext]" },
   define: { "process.env.NODE_ENV": '"production"' },
+  // src/client/files.ts uses node:crypto's createHash and (for path saves, never called
+  // here) node:fs/promises: small browser shims instead of the bundler's large polyfills.
+  plugins: [
+    {
+      name: "node-shims",
+      setup(build) {
+        const shims: Record<string, string> = { "node:crypto": "node-crypto.ts", "node:fs/promises": "node-fs.ts" };
+        build.onResolve({ filter: /^node:(crypto|fs\/promises)$/ }, (args) => ({ path: join(src, "shims", shims[args.path]!) }));
+      },
+    },
+  ],
 });
 if (!app.success) {
   for (const log of app.logs) console.error(log);

@@ -146,7 +146,8 @@ async function withRetry<T>(signal: AbortSignal | undefined, run: () => Promise<
       return await run();
     } catch (e) {
       if (signal?.aborted || attempt >= 4 || !retryable(e)) throw e;
-      await Bun.sleep(100 * 2 ** attempt);
+      // setTimeout, not Bun.sleep: this module also runs in browsers (web/client).
+      await new Promise((resolve) => setTimeout(resolve, 100 * 2 ** attempt));
     }
   }
 }

@@ -3,7 +3,8 @@
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { describe, expect, test } from "vitest";
-import { ConfigError, configFromFragment, loadClientConfig, sameServer } from "../../web/client/config.ts";
+import { sealClientConfig } from "../../src/modules/client-config/format.ts";
+import { ConfigError, PasswordNeeded, configFromFragment, isEncryptedConfig, loadClientConfig, sameServer } from "../../web/client/config.ts";
 
 const enc = (v: unknown) => new TextEncoder().encode(typeof v === "string" ? v : JSON.stringify(v));
 const good = { serviceUrl: "https://outpost.example:8443/", networkId: "00000000-0000-4000-8000-000000000000" };
@@ -43,9 +44,33 @@ describe("loadClientConfig", () => {
     ["networkId malformed", enc({ ...good, networkId: "network-1" }), "networkId"],
     ["pins not a list", enc({ ...good, pins: "AB:CD" }), "pins"],
     ["pins with a number", enc({ ...good, pins: ["AB", 1] }), "pins"],
-    ["password-protected", enc({ kdf: "pbkdf2", ciphertext: "AAAA" }), "password"],
+    ["a damaged password-protected file", enc({ kdf: "pbkdf2", ciphertext: "AAAA" }), "file"],
   ])("refuses %s", async (_name, bytes, field) => {
     expect((await refused(bytes, "pw")).field).toBe(field);
+  });
+});
+
+describe("password-protected configurations", () => {
+  const payload = (expiresAt: string) => ({ v: 1 as const, name: "Field", networkId: good.networkId, networkName: "N", securityGroupId: good.networkId, host: "https://outpost.example:8443", issuedAt: new Date().toISOString(), expiresAt });
+  const future = new Date(Date.now() + 86_400_000).toISOString();
+
+  test("opens with its password (and says a password is needed without one)", async () => {
+    const file = enc(await sealClientConfig(payload(future), "file password 1", { logN: 14 }));
+    expect(isEncryptedConfig(file)).toBe(true);
+    expect(isEncryptedConfig(enc(good))).toBe(false);
+    expect(await refused(file)).toBeInstanceOf(PasswordNeeded);
+    expect(await loadClientConfig(file, "file password 1")).toEqual({ serviceUrl: "https://outpost.example:8443", networkId: good.networkId });
+  });
+
+  test("a wrong password, an expired file and a tampered file are told apart", async () => {
+    const file = await sealClientConfig(payload(future), "file password 1", { logN: 14 });
+    const wrong = await refused(enc(file), "not the password");
+    expect([wrong.field, wrong.message]).toEqual(["password", expect.stringContaining("does not open")]);
+    const expired = await refused(enc(await sealClientConfig(payload("2020-01-01T00:00:00.000Z"), "file password 1", { logN: 14 })), "file password 1");
+    expect([expired.field, expired.message]).toEqual(["expiresAt", expect.stringContaining("expired on 2020-01-01")]);
+    const costly = JSON.parse(file) as { kdf: { logN: number } };
+    costly.kdf.logN = 30;
+    expect((await refused(enc(costly), "file password 1")).field).toBe("file");
   });
 });
 

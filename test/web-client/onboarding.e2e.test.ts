@@ -2,6 +2,9 @@
 // configuration file and from a landing link, bad configurations, and a second device
 // synced with a code.
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { systemActor } from "../../src/modules/audit/audit.service.ts";
+import { createClientConfig } from "../../src/modules/client-config/client-config.service.ts";
+import { defaultSecurityGroup } from "../../src/modules/security-groups/security-groups.service.ts";
 import { startHarness, pageErrors, type Harness, PASSWORD } from "./harness.ts";
 
 let h: Harness;
@@ -57,7 +60,9 @@ describe("onboarding", () => {
     await input.setInputFiles({ name: "x.json", mimeType: "application/json", buffer: Buffer.from(JSON.stringify({ ...h.config, serviceUrl: "https://elsewhere.example:8443" })) });
     await expect.poll(() => page.getByRole("alert").textContent()).toContain("https://elsewhere.example:8443");
     await input.setInputFiles({ name: "x.json", mimeType: "application/json", buffer: Buffer.from(JSON.stringify({ kdf: "pbkdf2", ciphertext: "AAAA" })) });
-    await expect.poll(() => page.getByRole("alert").textContent()).toContain("password-protected");
+    await page.getByLabel("Configuration password").fill("some password");
+    await page.getByRole("button", { name: "Open configuration" }).click();
+    await expect.poll(() => page.getByRole("alert").textContent()).toContain("version 1");
     // A wrong password is refused by the server and the form says so.
     await input.setInputFiles({ name: "x.json", mimeType: "application/json", buffer: Buffer.from(JSON.stringify(h.config)) });
     await page.getByLabel("Username").fill("alice");
@@ -89,6 +94,27 @@ describe("onboarding", () => {
     expect(devices[0]!.devices).toHaveLength(2);
     expect(pageErrors(first)).toEqual([]);
     expect(pageErrors(second)).toEqual([]);
+  });
+});
+
+describe("password-protected configuration", () => {
+  test("a file a network administrator created opens with its password (a wrong one is told), then sign-in", async () => {
+    const ctx = h.world.server.ctx;
+    await h.world.addUsers(["carol"], { cheapHash: true }); // a user with no device yet (no sync code needed)
+    // logN 14: the lowest cost readers accept, so the browser's pure-JS scrypt stays quick in tests.
+    const { file } = await createClientConfig(ctx, systemActor, h.world.networkId, { name: "Field browsers", securityGroupId: defaultSecurityGroup(ctx, h.world.networkId).id, expiresInDays: 7, password: "file password 1" }, { logN: 14, origin: h.world.server.url });
+    const { page } = await h.open();
+    await page.getByLabel("Client configuration file").setInputFiles({ name: "Field_browsers.outpost-config", mimeType: "application/json", buffer: Buffer.from(file) });
+    await page.getByLabel("Configuration password").fill("not the password");
+    await page.getByRole("button", { name: "Open configuration" }).click();
+    await expect.poll(() => page.getByRole("alert").textContent()).toContain("does not open this configuration");
+    await page.getByLabel("Configuration password").fill("file password 1");
+    await page.getByRole("button", { name: "Open configuration" }).click();
+    await page.getByLabel("Username").fill("carol");
+    await page.getByLabel("Password", { exact: true }).fill(PASSWORD);
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.getByRole("status").filter({ hasText: "Connected" }).waitFor();
+    expect(pageErrors(page)).toEqual([]);
   });
 });
 

@@ -1,7 +1,8 @@
 // Client configuration intake: the one function every onboarding path (file upload,
-// deeplink, landing URL) goes through. It accepts the clear JSON form the SDK uses; the
-// password-protected form plugs in here once the server produces it.
+// deeplink, landing URL) goes through. It accepts the clear JSON form the SDK uses and the
+// password-protected file network administrators create (src/modules/client-config/format.ts).
 import type { ClientConfig } from "../../src/client/api.ts";
+import { CONFIG_FORMAT, ClientConfigError, clientConfigFromFile } from "../../src/modules/client-config/format.ts";
 
 export class ConfigError extends Error {
   constructor(
@@ -10,6 +11,24 @@ export class ConfigError extends Error {
   ) {
     super(message);
     this.name = "ConfigError";
+  }
+}
+
+/** The file is password-protected and no password was given: the onboarding asks for one. */
+export class PasswordNeeded extends ConfigError {
+  constructor() {
+    super("password", "this configuration is protected by a password: enter the password your administrator gave you with it");
+    this.name = "PasswordNeeded";
+  }
+}
+
+/** Whether these bytes are a password-protected configuration file (so the password field shows). */
+export function isEncryptedConfig(fileBytes: Uint8Array): boolean {
+  try {
+    const v = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(fileBytes)) as Record<string, unknown> | null;
+    return !!v && typeof v === "object" && (v.format === CONFIG_FORMAT || "ciphertext" in v || "kdf" in v);
+  } catch {
+    return false;
   }
 }
 
@@ -25,11 +44,17 @@ export async function loadClientConfig(fileBytes: Uint8Array, password?: string)
     throw new ConfigError("file", "this file is not a client configuration (it is not JSON text)");
   }
   if (!parsed || typeof parsed !== "object" || Array.isArray(parsed)) throw new ConfigError("file", "this file is not a client configuration (expected a JSON object)");
-  const obj = parsed as Record<string, unknown>;
-  if ("ciphertext" in obj || "kdf" in obj) {
-    // Password-protected configurations are not produced by this server version yet.
-    void password;
-    throw new ConfigError("password", "this configuration is password-protected; this version of the client opens only clear configurations");
+  let obj = parsed as Record<string, unknown>;
+  if (obj.format === CONFIG_FORMAT || "ciphertext" in obj || "kdf" in obj) {
+    if (!password) throw new PasswordNeeded();
+    try {
+      obj = await clientConfigFromFile(new TextDecoder().decode(fileBytes), password);
+    } catch (e) {
+      if (!(e instanceof ClientConfigError)) throw e;
+      if (e.code === "wrong_password") throw new ConfigError("password", "that password does not open this configuration (or the file was altered)");
+      if (e.code === "expired") throw new ConfigError("expiresAt", e.message);
+      throw new ConfigError("file", e.message);
+    }
   }
   if (typeof obj.serviceUrl !== "string") throw new ConfigError("serviceUrl", "serviceUrl is missing");
   let url: URL;

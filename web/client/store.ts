@@ -7,6 +7,7 @@ import { signal, computed } from "@preact/signals";
 import { OutpostClient, type DeviceState } from "../../src/client/client.ts";
 import { OutpostError, type ClientConfig } from "../../src/client/api.ts";
 import { MessageType, extractLinks, type ReceivedMessage, type LocationContent } from "../../src/client/messages.ts";
+import { files, fileContentOf, type FileContent, type FileProgress, type RoomFileEntry, type UploadHandle } from "../../src/client/files.ts";
 import { Vault } from "./vault.ts";
 import { attachCalls } from "./calls.ts";
 
@@ -16,8 +17,12 @@ export interface LocalMessage {
   id: string;
   conversationId: string;
   senderUserId: string;
-  kind: "text" | "location" | "notice";
+  kind: "text" | "location" | "notice" | "file";
   text?: string;
+  /** kind "file": the 6000 content (name, size, key, hashes); kept only inside the encrypted vault. */
+  file?: FileContent;
+  /** Upload progress of a file being sent, 0..1. */
+  progress?: number;
   links?: { url: string }[];
   location?: LocationContent;
   sentAt: number;
@@ -54,6 +59,8 @@ interface SavedData {
   conversations: Conversation[];
   messages: LocalMessage[];
   usernames: Record<string, string>;
+  /** Keys of files in rooms' Files areas, by entry id (from 4004 messages with changemask 64, or our own uploads). */
+  roomFiles?: Record<string, FileContent>;
 }
 
 export type Screen = "loading" | "onboarding" | "unlock" | "main";
@@ -63,6 +70,7 @@ export const me = signal<{ userId: string; username: string } | null>(null);
 export const connected = signal(false);
 export const conversations = signal<Conversation[]>([]);
 export const messages = signal<LocalMessage[]>([]);
+export const roomFiles = signal<Record<string, FileContent>>({});
 export const usernames = signal<Record<string, string>>({});
 export const currentId = signal<string | null>(null);
 export const typing = signal<Record<string, { userId: string; until: number }>>({});
@@ -116,7 +124,7 @@ function scheduleSave() {
 
 export async function saveNow() {
   if (!vault || !client) return;
-  const data: SavedData = { conversations: conversations.value, messages: messages.value.filter((m) => m.status !== "sending"), usernames: usernames.value };
+  const data: SavedData = { conversations: conversations.value, messages: messages.value.filter((m) => m.status !== "sending"), usernames: usernames.value, roomFiles: roomFiles.value };
   await vault.put("device", client.exportState());
   await vault.put("data", data);
 }
@@ -175,6 +183,7 @@ export async function lock() {
   clearInterval(ticker);
   conversations.value = [];
   messages.value = [];
+  roomFiles.value = {};
   currentId.value = null;
   me.value = null;
   screen.value = "unlock";
@@ -210,6 +219,7 @@ async function start(c: OutpostClient, data: SavedData) {
   usernames.value = { ...data.usernames, [c.userId]: c.username };
   conversations.value = data.conversations;
   messages.value = data.messages;
+  roomFiles.value = data.roomFiles ?? {};
   policy.value = c.policy;
   attachCalls(c);
   // In arrival order: a message of an unknown conversation waits for the conversation to be read.
@@ -465,6 +475,16 @@ async function onMessage(m: ReceivedMessage) {
       });
       return;
     }
+    case MessageType.file: {
+      let file: FileContent;
+      try {
+        file = fileContentOf(c);
+      } catch {
+        return; // not a file description: nothing to show or download
+      }
+      addMessage({ id: m.packetId, conversationId: m.conversationId, senderUserId: m.senderUserId, kind: "file", file, sentAt: m.sentAt, ttl: effectiveTtl(m.ttl), bor: m.bor, status: m.senderUserId === me.value?.userId ? "sent" : "received" });
+      return;
+    }
     case MessageType.edit: {
       const id = String(c?.originalmessageid ?? "");
       update((x) =>
@@ -503,6 +523,7 @@ async function onMessage(m: ReceivedMessage) {
         // them, so reading the conversation again could still find it: the notice decides,
         // when it comes from one of the room's moderators.
         const ctl = (c?.control ?? {}) as Record<string, unknown>;
+        if (m.type === MessageType.roomParameters && c?.changemask === 64) return onRoomFile(m, c.filevaultinfo);
         const byModerator = conv?.members.some((x) => x.userId === m.senderUserId && x.role === "moderator") ?? false;
         const removesMe = m.type === MessageType.roomMembers && Array.isArray(ctl.deletedusers) && ctl.deletedusers.includes(me.value?.userId);
         if (byModerator && (m.type === MessageType.deleteRoom || removesMe)) return dropConversation(m.conversationId);
@@ -511,6 +532,73 @@ async function onMessage(m: ReceivedMessage) {
         if (view) addMessage({ id: m.packetId, conversationId: m.conversationId, senderUserId: m.senderUserId, kind: "notice", text: describeControl(m.type, c, m.senderUserId), sentAt: m.sentAt, ttl: 0, bor: 0, status: "received" });
       }
   }
+}
+
+/** A file put into a room's Files area: keep its key (by entry id) so members can download it. */
+function onRoomFile(m: ReceivedMessage, info: unknown) {
+  const entryId = (info as { entryid?: unknown } | null)?.entryid;
+  let content: FileContent;
+  try {
+    content = fileContentOf(info);
+  } catch {
+    return;
+  }
+  if (typeof entryId !== "string") return;
+  roomFiles.value = { ...roomFiles.value, [entryId]: content };
+  addMessage({ id: m.packetId, conversationId: m.conversationId, senderUserId: m.senderUserId, kind: "notice", text: `${nameOf(m.senderUserId)} added ${content.name} to the Files area`, sentAt: m.sentAt, ttl: 0, bor: 0, status: "received" });
+}
+
+// ------------------------------------------------------------------ a room's Files area
+
+export type { RoomFileEntry };
+
+/** Whether the room's Files area is available (the network's file management switch); asked once per room. */
+const filesAreaKnown = new Map<string, boolean>();
+export async function filesAreaAvailable(roomId: string): Promise<boolean> {
+  const known = filesAreaKnown.get(roomId);
+  if (known !== undefined) return known;
+  try {
+    await files(sdk()).listRoomFiles(roomId, { limit: 1 });
+    filesAreaKnown.set(roomId, true);
+    return true;
+  } catch (e) {
+    if (e instanceof OutpostError && e.code === "forbidden") {
+      filesAreaKnown.set(roomId, false);
+      return false;
+    }
+    throw e;
+  }
+}
+
+export async function listRoomEntries(roomId: string, parentId: string | null, after?: string) {
+  return files(sdk()).listRoomFiles(roomId, { ...(parentId ? { parentId } : {}), limit: 100, ...(after ? { after } : {}) });
+}
+
+export async function newRoomFolder(roomId: string, name: string, parentId: string | null) {
+  return files(sdk()).createFolder(roomId, name, parentId ?? undefined);
+}
+
+export async function uploadToRoom(roomId: string, file: File, parentId: string | null, onProgress: (fraction: number) => void) {
+  const bytes = new Uint8Array(await file.arrayBuffer());
+  const { entry, content } = await files(sdk()).uploadToRoom(roomId, { name: file.name, bytes, ...(file.type ? { mimetype: file.type } : {}) }, { ...(parentId ? { parentId } : {}), onProgress: (p) => onProgress(p.total ? p.done / p.total : 1) });
+  roomFiles.value = { ...roomFiles.value, [entry.id]: content };
+  scheduleSave();
+  return entry;
+}
+
+export async function renameRoomEntry(roomId: string, entryId: string, name: string) {
+  return files(sdk()).updateRoomEntry(roomId, entryId, { name });
+}
+
+export async function deleteRoomEntry(roomId: string, entryId: string) {
+  return files(sdk()).deleteRoomEntry(roomId, entryId);
+}
+
+export async function downloadRoomFile(entry: RoomFileEntry, onProgress: (fraction: number) => void): Promise<Blob> {
+  const content = roomFiles.value[entry.id];
+  if (!content) throw new Error("this device did not receive the key of this file (it was added before this device joined the room)");
+  const bytes = await files(sdk()).download(content, { onProgress: (p) => onProgress(p.total ? p.done / p.total : 1) });
+  return new Blob([bytes as Uint8Array<ArrayBuffer>], { type: content.mimetype || "application/octet-stream" });
 }
 
 function describeControl(type: number, content: Record<string, unknown> | null, sender: string): string {
@@ -563,7 +651,7 @@ async function deliver(local: LocalMessage, type: 1000 | 8000, content: unknown)
   }
 }
 
-function newLocal(conversationId: string, kind: "text" | "location"): LocalMessage {
+function newLocal(conversationId: string, kind: "text" | "location" | "file"): LocalMessage {
   const conv = conversations.value.find((x) => x.id === conversationId);
   return { id: `local-${crypto.randomUUID()}`, conversationId, senderUserId: me.value!.userId, kind, sentAt: Date.now(), ttl: effectiveTtl(conv?.ttl ?? 0), bor: conv?.bor ?? 0, status: "sending" };
 }
@@ -578,6 +666,59 @@ export async function sendLocation(conversationId: string, location: LocationCon
   const local: LocalMessage = { ...newLocal(conversationId, "location"), location };
   addMessage(local);
   await deliver(local, 8000, location);
+}
+
+/**
+ * Encrypts and uploads a file (progress shown on its message; a dropped connection is
+ * retried chunk by chunk by the SDK, so the upload resumes where it stopped), then sends
+ * the 6000 message that carries its key.
+ */
+export async function sendFile(conversationId: string, file: File) {
+  const local: LocalMessage = { ...newLocal(conversationId, "file"), file: { fileid: "", name: file.name, size: file.size, key: "", chunksize: 0, chunkhashes: [], sha256: "" }, progress: 0 };
+  addMessage(local);
+  await uploadFile(local.id, { file });
+}
+
+/** Files whose upload failed in this session: Retry continues the server-side upload (chunks already there are skipped). */
+const pendingUploads = new Map<string, { file: File; handle?: UploadHandle }>();
+
+export function canResume(id: string): boolean {
+  return pendingUploads.has(id);
+}
+
+async function uploadFile(id: string, pending: { file: File; handle?: UploadHandle }) {
+  const conversationId = messages.value.find((m) => m.id === id)!.conversationId;
+  const conv = conversations.value.find((x) => x.id === conversationId);
+  update((m) => (m.id === id ? { ...m, status: "sending", error: undefined } : m));
+  pendingUploads.delete(id);
+  try {
+    const { file } = pending;
+    const bytes = new Uint8Array(await file.arrayBuffer());
+    const sent = await files(sdk()).sendFile(conversationId, { name: file.name, bytes, ...(file.type ? { mimetype: file.type } : {}) }, {
+      ...(conv?.ttl ? { ttl: conv.ttl } : {}),
+      ...(conv?.bor ? { bor: conv.bor } : {}),
+      ...(pending.handle ? { resume: pending.handle } : {}),
+      onUpload: (h) => (pending.handle = h),
+      onProgress: (p: FileProgress) => update((m) => (m.id === id ? { ...m, progress: p.total ? p.done / p.total : 1 } : m)),
+    });
+    update((m) => (m.id === id ? { ...m, id: sent.packetId, file: sent.content, status: "sent", progress: undefined, sentAt: Date.now() } : m));
+  } catch (e) {
+    // Kept in memory only (not in the vault): after a reload the file is attached again.
+    pendingUploads.set(id, pending);
+    update((m) => (m.id === id ? { ...m, status: "failed", error: e instanceof Error ? e.message : String(e) } : m));
+  }
+}
+
+export async function retryUpload(id: string) {
+  const pending = pendingUploads.get(id);
+  if (pending) await uploadFile(id, pending);
+}
+
+/** Downloads, decrypts and verifies a received file (every chunk and the whole SHA-256); returns it as a Blob. */
+export async function downloadFile(m: LocalMessage, onProgress: (fraction: number) => void): Promise<Blob> {
+  if (!m.file?.fileid) throw new Error("this file is not available");
+  const bytes = await files(sdk()).download(m.file, { onProgress: (p) => onProgress(p.total ? p.done / p.total : 1) });
+  return new Blob([bytes as Uint8Array<ArrayBuffer>], { type: m.file.mimetype || "application/octet-stream" });
 }
 
 export async function retry(id: string) {

@@ -56,3 +56,10 @@ export const TIMER_CHOICES: [number, string][] = [
   [86400, "1 day"],
   [604800, "1 week"],
 ];
+
+export function fileSize(n: number): string {
+  if (n < 1024) return `${n} B`;
+  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KB`;
+  if (n < 1024 ** 3) return `${(n / 1024 / 1024).toFixed(1)} MB`;
+  return `${(n / 1024 ** 3).toFixed(2)} GB`;
+}

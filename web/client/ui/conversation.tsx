@@ -6,6 +6,8 @@ import { useEffect, useRef, useState } from "preact/hooks";
 import {
   conversationTitle,
   deleteMessage,
+  downloadFile,
+  filesAreaAvailable,
   editMessage,
   markRead,
   me,
@@ -16,6 +18,9 @@ import {
   policy,
   presence,
   retry,
+  retryUpload,
+  canResume,
+  sendFile,
   sendLocation,
   sendText,
   sendTyping,
@@ -25,13 +30,20 @@ import {
   type Conversation,
   type LocalMessage,
 } from "../store.ts";
-import { clock, duration, errorMessage, ErrorText } from "./common.tsx";
+import { clock, duration, errorMessage, ErrorText, fileSize } from "./common.tsx";
 import { ConversationSettings, VerifyDialog } from "./dialogs.tsx";
 import { CallBar, CallButton } from "./call.tsx";
+import { FilesArea } from "./files-area.tsx";
 
 export function ConversationPane(props: { conversation: Conversation }) {
   const c = props.conversation;
-  const [dialog, setDialog] = useState<null | "settings" | "verify">(null);
+  const [dialog, setDialog] = useState<null | "settings" | "verify" | "files">(null);
+  // The Files button shows only in rooms of networks whose file management is on.
+  const [hasFiles, setHasFiles] = useState(false);
+  useEffect(() => {
+    setHasFiles(false);
+    if (c.kind === "room") void filesAreaAvailable(c.id).then(setHasFiles, () => setHasFiles(false));
+  }, [c.id, c.kind]);
   const list = messages.value.filter((m) => m.conversationId === c.id).sort((a, b) => a.sentAt - b.sentAt);
   const logRef = useRef<HTMLDivElement>(null);
   const headingRef = useRef<HTMLHeadingElement>(null);
@@ -73,6 +85,11 @@ export function ConversationPane(props: { conversation: Conversation }) {
               Verify
             </button>
           )}
+          {hasFiles && (
+            <button type="button" class="secondary small" onClick={() => setDialog("files")}>
+              Files
+            </button>
+          )}
           <button type="button" class="secondary small" onClick={() => setDialog("settings")}>
             {c.kind === "direct" ? "Timers" : "Details"}
           </button>
@@ -95,6 +112,7 @@ export function ConversationPane(props: { conversation: Conversation }) {
       </p>
       <Composer conversation={c} />
       {dialog === "settings" && <ConversationSettings conversation={c} onClose={() => setDialog(null)} />}
+      {dialog === "files" && <FilesArea conversation={c} onClose={() => setDialog(null)} />}
       {dialog === "verify" && other && <VerifyDialog conversation={c} userId={other.userId} onClose={() => setDialog(null)} />}
     </section>
   );
@@ -164,7 +182,7 @@ function MessageItem(props: { m: LocalMessage }) {
           </div>
         </form>
       ) : (
-        <div class="body">{m.kind === "location" && m.location ? <LocationView m={m} /> : <TextView m={m} />}</div>
+        <div class="body">{m.kind === "file" && m.file ? <FileView m={m} /> : m.kind === "location" && m.location ? <LocationView m={m} /> : <TextView m={m} />}</div>
       )}
       <div class="foot">
         {timers && <span class="timer">{timers}</span>}
@@ -173,8 +191,8 @@ function MessageItem(props: { m: LocalMessage }) {
             {m.status === "sending" ? "Sending…" : m.status === "failed" ? `Not sent${m.error ? `: ${m.error}` : ""}` : m.status === "read" ? "Read" : "Sent"}
           </span>
         )}
-        {mine && m.status === "failed" && (
-          <button type="button" class="small" onClick={act(() => retry(m.id))}>
+        {mine && m.status === "failed" && (m.kind !== "file" || canResume(m.id)) && (
+          <button type="button" class="small" onClick={act(() => (m.kind === "file" ? retryUpload(m.id) : retry(m.id)))}>
             Retry
           </button>
         )}
@@ -209,6 +227,58 @@ function MessageItem(props: { m: LocalMessage }) {
       </div>
       <ErrorText error={error} />
     </li>
+  );
+}
+
+
+/** A file message: name and size; Download fetches, decrypts and verifies it, then offers it as a Blob link. */
+function FileView(props: { m: LocalMessage }) {
+  const m = props.m;
+  const f = m.file!;
+  const [progress, setProgress] = useState<number | null>(null);
+  const [saved, setSaved] = useState<{ url: string } | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const link = useRef<HTMLAnchorElement>(null);
+  // The object URL lives as long as the message is on screen.
+  useEffect(() => () => saved && URL.revokeObjectURL(saved.url), [saved]);
+  useEffect(() => {
+    if (saved) link.current?.click();
+  }, [saved]);
+  async function download() {
+    setError(null);
+    setProgress(0);
+    try {
+      const blob = await downloadFile(m, setProgress);
+      setSaved({ url: URL.createObjectURL(blob) });
+    } catch (e) {
+      setError(`Download failed: ${errorMessage(e)}`);
+    } finally {
+      setProgress(null);
+    }
+  }
+  const uploading = m.progress !== undefined && m.status === "sending";
+  return (
+    <div class="file">
+      <p class="text">
+        <span aria-hidden="true">📎 </span>
+        <span class="file-name">{f.name}</span> <span class="muted">({fileSize(f.size)})</span>
+      </p>
+      {uploading && <progress max={1} value={m.progress} aria-label={`Uploading ${f.name}`} />}
+      {progress !== null && <progress max={1} value={progress} aria-label={`Downloading ${f.name}`} />}
+      {f.fileid && !uploading && progress === null && (
+        <div class="row">
+          <button type="button" class="small secondary" onClick={() => void download()}>
+            Download
+          </button>
+          {saved && (
+            <a ref={link} href={saved.url} download={f.name} class="small">
+              Save {f.name} again
+            </a>
+          )}
+        </div>
+      )}
+      <ErrorText error={error} />
+    </div>
   );
 }
 
@@ -310,6 +380,20 @@ function Composer(props: { conversation: Conversation }) {
             }}
             onKeyDown={(e) => {
               if (e.key === "Enter" && !e.shiftKey) submit(e);
+            }}
+          />
+        </label>
+        <label class="button secondary attach">
+          Attach
+          <input
+            type="file"
+            class="sr-only"
+            aria-label="Attach a file"
+            onChange={(e) => {
+              const input = e.currentTarget as HTMLInputElement;
+              const f = input.files?.[0];
+              input.value = "";
+              if (f) void sendFile(c.id, f);
             }}
           />
         </label>

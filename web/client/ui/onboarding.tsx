@@ -4,7 +4,7 @@
 // the unlock screen for a device that already holds an encrypted vault.
 import { useEffect, useState } from "preact/hooks";
 import { OutpostError, type ClientConfig } from "../../../src/client/api.ts";
-import { configFromFragment, loadClientConfig, sameServer } from "../config.ts";
+import { configFromFragment, isEncryptedConfig, loadClientConfig, sameServer } from "../config.ts";
 import { forgetDevice, register, unlock } from "../store.ts";
 import { WrongPassword, Vault } from "../vault.ts";
 import { ErrorText, errorMessage } from "./common.tsx";
@@ -12,15 +12,26 @@ import { ErrorText, errorMessage } from "./common.tsx";
 export function Onboarding() {
   const [config, setConfig] = useState<ClientConfig | null>(null);
   const [error, setError] = useState<string | null>(null);
+  // A password-protected file waits here until its password is entered.
+  const [locked, setLocked] = useState<Uint8Array | null>(null);
+  const [opening, setOpening] = useState(false);
 
-  async function accept(bytes: Uint8Array) {
+  async function accept(bytes: Uint8Array, password?: string) {
     setError(null);
+    if (!password && isEncryptedConfig(bytes)) {
+      setLocked(bytes);
+      return;
+    }
+    setOpening(true);
     try {
-      const c = await loadClientConfig(bytes);
+      const c = await loadClientConfig(bytes, password);
       if (!sameServer(c, location.origin)) throw new Error(`this configuration is for ${c.serviceUrl}: open Outpost at that address`);
+      setLocked(null);
       setConfig(c);
     } catch (e) {
       setError(errorMessage(e));
+    } finally {
+      setOpening(false);
     }
   }
 
@@ -50,10 +61,28 @@ export function Onboarding() {
                 accept=".json,.outpost,application/json"
                 onChange={async (e) => {
                   const f = (e.currentTarget as HTMLInputElement).files?.[0];
+                  setLocked(null);
                   if (f) await accept(new Uint8Array(await f.arrayBuffer()));
                 }}
               />
             </label>
+            {locked && (
+              <form
+                onSubmit={(e) => {
+                  e.preventDefault();
+                  void accept(locked, String(new FormData(e.currentTarget as HTMLFormElement).get("configPassword") ?? ""));
+                }}
+              >
+                <p>This configuration is protected by a password. Your administrator gave it to you with the file.</p>
+                <label class="field">
+                  <span>Configuration password</span>
+                  <input name="configPassword" type="password" autoComplete="off" required autoFocus />
+                </label>
+                <button type="submit" disabled={opening}>
+                  {opening ? "Opening…" : "Open configuration"}
+                </button>
+              </form>
+            )}
             <ErrorText error={error} />
           </section>
         )}
