@@ -4,7 +4,17 @@
 // once per asset for clients that accept it (the client must load fast over slow links).
 import { gzipSync } from "node:zlib";
 import type { App } from "./types.ts";
-import { assets } from "./assets.gen.ts";
+import embedded from "./assets.gen.json" with { type: "json" };
+
+/** One file the binary serves (see scripts/embed-assets.ts). */
+export interface EmbeddedAsset {
+  type: string;
+  etag: string;
+  text?: string;
+  base64?: string;
+}
+
+const assets = embedded as Record<string, EmbeddedAsset>;
 
 const decoded = new Map<string, Uint8Array | string>();
 const gzipped = new Map<string, Uint8Array>();
