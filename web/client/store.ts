@@ -314,21 +314,50 @@ async function learnNames(userIds: string[]) {
   usernames.value = { ...usernames.value, ...Object.fromEntries(found.map((u) => [u.userId, u.username])) };
 }
 
+/** A browser opens at most six connections to one host: more in flight would only queue. */
+const PARALLEL_FETCHES = 6;
+
+async function eachLimited<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
+}
+
+/**
+ * Reads the conversation list. On a slow link every round trip counts (300 ms on a field
+ * radio): the list shows at once from the summaries, the details follow six at a time, and
+ * the names of everyone in them come in one directory lookup.
+ */
 export async function refreshConversations() {
   const c = sdk();
-  const ids: string[] = [];
+  const summaries: { id: string; kind: string; title: string }[] = [];
   let after: string | undefined;
   for (;;) {
     const page = await c.listConversations({ limit: 200, ...(after ? { after } : {}) });
-    ids.push(...page.items.map((i) => i.id));
+    summaries.push(...page.items);
     if (!page.next) break;
     after = page.next;
   }
-  const known = new Set(ids);
+  const known = new Set(summaries.map((x) => x.id));
   // Conversations this user no longer belongs to disappear with their history.
-  conversations.value = conversations.value.filter((x) => known.has(x.id));
+  const kept = conversations.value.filter((x) => known.has(x.id));
+  const have = new Set(kept.map((x) => x.id));
+  const fresh = summaries
+    .filter((x) => !have.has(x.id))
+    .map((x): Conversation => ({ id: x.id, kind: x.kind === "room" || x.kind === "group" ? x.kind : "direct", title: x.title, description: "", ttl: 0, bor: 0, members: [], unread: 0, pinned: false, lastAt: 0 }));
+  conversations.value = [...kept, ...fresh];
   messages.value = messages.value.filter((m) => known.has(m.conversationId));
-  for (const id of ids) await refreshConversation(id);
+  const views = await eachLimited([...known], PARALLEL_FETCHES, (id) => fetchConversation(id));
+  await learnNames(views.flatMap((v) => v?.members.map((m) => m.userId) ?? []));
+  for (const v of views) if (v) applyConversation(v);
+  announcePresence();
   scheduleSave();
 }
 
@@ -339,10 +368,12 @@ function dropConversation(id: string) {
   scheduleSave();
 }
 
-export async function refreshConversation(id: string): Promise<Conversation | null> {
-  let view;
+type ConversationView = Awaited<ReturnType<OutpostClient["conversation"]>>;
+
+/** The server's view of a conversation; null (and the conversation dropped) when this user is no longer in it. */
+async function fetchConversation(id: string): Promise<ConversationView | null> {
   try {
-    view = await sdk().conversation(id, 0);
+    return await sdk().conversation(id, 0);
   } catch (e) {
     if (e instanceof OutpostError && (e.status === 403 || e.status === 404)) {
       dropConversation(id);
@@ -350,8 +381,10 @@ export async function refreshConversation(id: string): Promise<Conversation | nu
     }
     throw e;
   }
-  await learnNames(view.members.map((m) => m.userId));
-  const prev = conversations.value.find((c) => c.id === id);
+}
+
+function applyConversation(view: ConversationView): Conversation {
+  const prev = conversations.value.find((c) => c.id === view.id);
   const next: Conversation = {
     id: view.id,
     kind: view.kind,
@@ -364,8 +397,17 @@ export async function refreshConversation(id: string): Promise<Conversation | nu
     pinned: prev?.pinned ?? false,
     lastAt: prev?.lastAt ?? 0,
   };
-  conversations.value = prev ? conversations.value.map((c) => (c.id === id ? next : c)) : [...conversations.value, next];
-  if (!prev) announcePresence();
+  conversations.value = prev ? conversations.value.map((c) => (c.id === view.id ? next : c)) : [...conversations.value, next];
+  return next;
+}
+
+export async function refreshConversation(id: string): Promise<Conversation | null> {
+  const view = await fetchConversation(id);
+  if (!view) return null;
+  await learnNames(view.members.map((m) => m.userId));
+  const isNew = !conversations.value.some((c) => c.id === id && c.members.length > 0);
+  const next = applyConversation(view);
+  if (isNew) announcePresence();
   scheduleSave();
   return next;
 }
