@@ -31,6 +31,7 @@ import {
 import { OutpostError, RestApi, type ClientConfig } from "./api.ts";
 import { newSyncBundle, openSyncBundle, syncSecrets } from "./device-sync.ts";
 import { extractLinks, type LocationContent, type ReceivedMessage } from "./messages.ts";
+import type { PasswordRule } from "../modules/security-groups/password-rule.ts";
 
 export interface ClientPolicy {
   maxExpirationSeconds: number;
@@ -40,7 +41,15 @@ export interface ClientPolicy {
   presence: boolean;
   readReceipts: boolean;
   complianceDeviceId: string | null;
+  /** Ask for the password again whenever the app comes back to the foreground. */
+  alwaysReauthenticate: boolean;
+  /** Whether the user may choose a password, and the rule it must meet (the server checks it again). */
+  passwordChange: { allowed: boolean; rule: PasswordRule };
+  /** Wrong local passwords in a row after which a client wipes its keys and history (0 = never). */
+  deviceResetAfter: number;
 }
+
+export type { PasswordRule };
 
 /** Everything a device must keep between runs (secret: store it encrypted at rest). */
 export interface DeviceState {

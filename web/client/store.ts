@@ -10,6 +10,7 @@ import { MessageType, extractLinks, type ReceivedMessage, type LocationContent }
 import { files, fileContentOf, type FileContent, type FileProgress, type RoomFileEntry, type UploadHandle } from "../../src/client/files.ts";
 import { Vault } from "./vault.ts";
 import { attachCalls } from "./calls.ts";
+import { DeviceErased, rememberPolicy, unlockCounted, watchForeground } from "./security.ts";
 
 export type MessageStatus = "sending" | "sent" | "failed" | "read" | "received";
 
@@ -90,6 +91,7 @@ let vault: Vault | null = null;
 const sealed = new Map<string, Uint8Array>();
 let saveTimer: ReturnType<typeof setTimeout> | undefined;
 let ticker: ReturnType<typeof setInterval> | undefined;
+let stopWatching = () => {};
 
 export function sdk(): OutpostClient {
   if (!client) throw new Error("not signed in");
@@ -155,17 +157,28 @@ async function claimDevice(): Promise<void> {
   holdingDeviceLock = true;
 }
 
+/** The password given at a first registration, while the offer to replace it is open. */
+export const passwordOffer = signal<string | null>(null);
+
 export async function register(config: ClientConfig, username: string, password: string, syncCode?: string) {
   await claimDevice();
   const c = await OutpostClient.register({ config, username, password, deviceName: browserName(), ...(syncCode ? { syncCode } : {}) });
   vault = await Vault.create(password, c.username);
   await vault.put("device", c.exportState());
+  // A user's first device (no sync code) may replace the administrator's password with their own.
+  if (!syncCode && c.policy?.passwordChange.allowed) passwordOffer.value = password;
   await start(c, { conversations: [], messages: [], usernames: {} });
 }
 
 export async function unlock(password: string) {
   await claimDevice();
-  const v = await Vault.unlock(password);
+  let v: Vault;
+  try {
+    v = await unlockCounted(password);
+  } catch (e) {
+    if (e instanceof DeviceErased) screen.value = "onboarding";
+    throw e;
+  }
   const state = await v.get<DeviceState>("device");
   if (!state) throw new Error("this device's keys are missing; sign in again");
   vault = v;
@@ -175,6 +188,8 @@ export async function unlock(password: string) {
 }
 
 export async function lock() {
+  stopWatching();
+  passwordOffer.value = null;
   await saveNow();
   await client?.close();
   vault?.close();
@@ -221,6 +236,8 @@ async function start(c: OutpostClient, data: SavedData) {
   messages.value = data.messages;
   roomFiles.value = data.roomFiles ?? {};
   policy.value = c.policy;
+  rememberPolicy(c.policy);
+  stopWatching = watchForeground(() => policy.value, () => void lock());
   attachCalls(c);
   // In arrival order: a message of an unknown conversation waits for the conversation to be read.
   let chain = Promise.resolve();
@@ -232,6 +249,7 @@ async function start(c: OutpostClient, data: SavedData) {
   c.on("connected", () => {
     connected.value = true;
     policy.value = c.policy;
+    rememberPolicy(c.policy);
     announcePresence();
   });
   c.on("disconnected", () => (connected.value = false));

@@ -40,6 +40,12 @@ const Policy = z
     presence: z.boolean(),
     readReceipts: z.boolean(),
     complianceDeviceId: z.string().nullable(),
+    alwaysReauthenticate: z.boolean(),
+    passwordChange: z.object({
+      allowed: z.boolean(),
+      rule: z.object({ minLength: z.number(), requireLower: z.boolean(), requireUpper: z.boolean(), requireDigit: z.boolean(), requireSymbol: z.boolean() }),
+    }),
+    deviceResetAfter: z.number(),
   })
   .openapi("ClientPolicy");
 const RootKey = z.object({ suite: z.enum(SUITE_IDS), publicKey: B64 }).nullable();

@@ -58,6 +58,12 @@ export function clientPolicy(ctx: AppContext, user: Pick<User, "networkId" | "se
     presence: settings.general.userPresence,
     readReceipts: network.readReceipts,
     complianceDeviceId: complianceDeviceOf(ctx, user.networkId),
+    /** Ask for the password again whenever the client comes back to the foreground. */
+    alwaysReauthenticate: settings.security.alwaysReauthenticate,
+    /** Whether users may choose their own password, and the rule it must meet (the server checks it again). */
+    passwordChange: { allowed: settings.security.userCanChangePassword, rule: settings.security.password },
+    /** Wrong passwords in a row after which a client wipes its local keys and history (0 = never). */
+    deviceResetAfter: settings.security.deviceResetAfter,
   };
 }
 export type ClientPolicy = ReturnType<typeof clientPolicy>;

@@ -109,13 +109,4 @@ export const settingEnforcement: Record<string, "server" | "client"> = {
   "federation.permittedNetworks": "server",
 };
 
-/** Checks a user password against a group's complexity rule; returns the broken rule or null. */
-export function checkUserPassword(password: string, rule: SecurityGroupSettings["security"]["password"]): string | null {
-  if (password.length < rule.minLength) return `must be at least ${rule.minLength} characters`;
-  if (password.length > 1024) return "must be at most 1024 characters";
-  if (rule.requireLower && !/[a-z]/.test(password)) return "must contain a lower-case letter";
-  if (rule.requireUpper && !/[A-Z]/.test(password)) return "must contain an upper-case letter";
-  if (rule.requireDigit && !/[0-9]/.test(password)) return "must contain a digit";
-  if (rule.requireSymbol && !/[^A-Za-z0-9]/.test(password)) return "must contain a symbol";
-  return null;
-}
+export { checkUserPassword } from "./password-rule.ts";

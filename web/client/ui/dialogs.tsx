@@ -21,6 +21,7 @@ import {
   updateSettings,
   type Conversation,
 } from "../store.ts";
+import { checkUserPassword, describePasswordRule } from "../../../src/modules/security-groups/password-rule.ts";
 import { duration, errorMessage, ErrorText, Modal, TIMER_CHOICES } from "./common.tsx";
 
 function useAction() {
@@ -338,36 +339,63 @@ export function SettingsDialog(props: { onClose: () => void }) {
   );
 }
 
-function PasswordForm() {
+/**
+ * Choosing a new password, where the security group allows it: the group's rule is shown and
+ * checked here before the server checks it again. `given` is the password just used to sign
+ * in (the first-registration offer), so it is not asked for twice.
+ */
+export function PasswordForm(props: { given?: string; onDone?: () => void }) {
   const { busy, error, run } = useAction();
   const [done, setDone] = useState(false);
   const [mismatch, setMismatch] = useState<string | null>(null);
+  const change = policy.value?.passwordChange;
+  if (change && !change.allowed)
+    return (
+      <section aria-labelledby="password-title">
+        <h3 id="password-title">Password</h3>
+        <p>Your security group does not let you change your password. Ask a network administrator.</p>
+      </section>
+    );
   async function submit(e: Event) {
     e.preventDefault();
     const form = e.currentTarget as HTMLFormElement;
     const f = new FormData(form);
     setDone(false);
     setMismatch(null);
-    if (f.get("next") !== f.get("confirm")) return setMismatch("The new password and its confirmation differ.");
-    if (await run(() => changePassword(String(f.get("current")), String(f.get("next"))))) {
+    const next = String(f.get("next"));
+    const broken = change ? checkUserPassword(next, change.rule) : null;
+    if (broken) return setMismatch(`The new password ${broken}.`);
+    if (next !== f.get("confirm")) return setMismatch("The new password and its confirmation differ.");
+    if (await run(() => changePassword(props.given ?? String(f.get("current")), next))) {
       form.reset();
       setDone(true);
+      props.onDone?.();
     }
   }
   return (
     <section aria-labelledby="password-title">
-      <h3 id="password-title">Change password</h3>
-      <p>Where your security group allows it. This browser's vault is re-encrypted under the new password.</p>
+      <h3 id="password-title">{props.given ? "Choose your own password" : "Change password"}</h3>
+      <p>
+        {props.given ? "You signed in with the password your administrator gave you. You may replace it with one only you know. " : ""}
+        This browser's vault is re-encrypted under the new password.
+      </p>
       <form onSubmit={submit}>
         <input type="text" name="username" autoComplete="username" value={me.value?.username ?? ""} hidden readOnly />
-        <label class="field">
-          <span>Current password</span>
-          <input name="current" type="password" autoComplete="current-password" required />
-        </label>
+        {!props.given && (
+          <label class="field">
+            <span>Current password</span>
+            <input name="current" type="password" autoComplete="current-password" required />
+          </label>
+        )}
         <label class="field">
           <span>New password</span>
-          <input name="next" type="password" autoComplete="new-password" required />
+          <input name="next" type="password" autoComplete="new-password" required aria-describedby="password-rule" />
         </label>
+        {change && (
+          <p id="password-rule" class="muted">
+            {describePasswordRule(change.rule)}
+          </p>
+        )}
         <label class="field">
           <span>New password again</span>
           <input name="confirm" type="password" autoComplete="new-password" required />
@@ -376,10 +404,19 @@ function PasswordForm() {
         {done && <p role="status">Password changed.</p>}
         <div class="row">
           <button type="submit" disabled={busy}>
-            Change password
+            {props.given ? "Use this password" : "Change password"}
           </button>
         </div>
       </form>
     </section>
+  );
+}
+
+/** Offered once, right after this user's first device registered, when the group allows it. */
+export function PasswordOffer(props: { given: string; onClose: () => void; onDone: () => void }) {
+  return (
+    <Modal title="Your password" onClose={props.onClose}>
+      <PasswordForm given={props.given} onDone={() => (props.onDone(), props.onClose())} />
+    </Modal>
   );
 }

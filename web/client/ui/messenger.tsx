@@ -2,13 +2,13 @@
 // The messenger: conversation list (with unread counts, pinning and on-device search)
 // beside the open conversation. On narrow screens one of the two fills the screen.
 import { useState } from "preact/hooks";
-import { connected, conversationTitle, current, lock, me, openConversation, search, sortedConversations, conversations, nameOf, presence, clearNotice, notice } from "../store.ts";
+import { connected, conversationTitle, current, lock, me, openConversation, search, sortedConversations, conversations, nameOf, presence, clearNotice, notice, passwordOffer } from "../store.ts";
 import { ConversationPane } from "./conversation.tsx";
-import { NewConversation, SettingsDialog } from "./dialogs.tsx";
+import { NewConversation, PasswordOffer, SettingsDialog } from "./dialogs.tsx";
 import { clock } from "./common.tsx";
 
 export function Messenger() {
-  const [dialog, setDialog] = useState<null | "direct" | "group" | "room" | "settings">(null);
+  const [dialog, setDialog] = useState<null | "direct" | "group" | "room" | "settings" | "password">(null);
   const [query, setQuery] = useState("");
   const open = current.value;
   const found = query ? search(query) : [];
@@ -34,6 +34,17 @@ export function Messenger() {
             Dismiss
           </button>
         </div>
+      )}
+      {passwordOffer.value !== null && dialog !== "password" && (
+        <section class="banner" aria-label="Your password">
+          You signed in with the password your administrator gave you.{" "}
+          <button type="button" class="link" onClick={() => setDialog("password")}>
+            Choose your own
+          </button>{" "}
+          <button type="button" class="link" onClick={() => (passwordOffer.value = null)}>
+            Not now
+          </button>
+        </section>
       )}
       <nav class="sidebar" aria-label="Conversations">
         <div class="new-buttons">
@@ -116,6 +127,16 @@ export function Messenger() {
         )}
       </main>
       {dialog === "settings" && <SettingsDialog onClose={() => setDialog(null)} />}
+      {dialog === "password" && passwordOffer.value !== null && (
+        <PasswordOffer
+          given={passwordOffer.value}
+          onClose={() => {
+            setDialog(null);
+            passwordOffer.value = null;
+          }}
+          onDone={() => (notice.value = "Your password was changed. It now also opens this browser's vault.")}
+        />
+      )}
       {(dialog === "direct" || dialog === "group" || dialog === "room") && <NewConversation kind={dialog} onClose={() => setDialog(null)} />}
     </div>
   );

@@ -7,6 +7,7 @@ import { OutpostError, type ClientConfig } from "../../../src/client/api.ts";
 import { configFromFragment, isEncryptedConfig, loadClientConfig, sameServer } from "../config.ts";
 import { forgetDevice, register, unlock } from "../store.ts";
 import { WrongPassword, Vault } from "../vault.ts";
+import { onboardingNotice, WrongUnlockPassword } from "../security.ts";
 import { ErrorText, errorMessage } from "./common.tsx";
 
 export function Onboarding() {
@@ -48,6 +49,11 @@ export function Onboarding() {
     <main class="center onboarding">
       <div class="card">
         <h1>Outpost</h1>
+        {onboardingNotice.value && (
+          <p class="error" role="alert">
+            {onboardingNotice.value}
+          </p>
+        )}
         {config ? (
           <SignIn config={config} onBack={() => setConfig(null)} />
         ) : (
@@ -158,7 +164,9 @@ export function Unlock() {
     try {
       await unlock(String(f.get("password")));
     } catch (err) {
-      setError(err instanceof WrongPassword ? "That password does not open this device's vault." : errorMessage(err));
+      if (err instanceof WrongUnlockPassword && err.triesLeft !== null)
+        setError(`That password does not open this device's vault. ${err.triesLeft} more wrong ${err.triesLeft === 1 ? "try erases" : "tries erase"} this browser's Outpost keys and messages.`);
+      else setError(err instanceof WrongPassword ? "That password does not open this device's vault." : errorMessage(err));
     } finally {
       setBusy(false);
     }
