@@ -42,7 +42,14 @@ async function throttled(page: Page): Promise<{ cdp: CDPSession; bytes: () => nu
   let bytes = 0;
   let requests = 0;
   cdp.on("Network.loadingFinished", (e: { encodedDataLength: number }) => ((bytes += e.encodedDataLength), requests++));
-  if (process.env.BENCH_TRACE) cdp.on("Network.requestWillBeSent", (e: { request: { method: string; url: string } }) => console.log(`${(performance.now() / 1000).toFixed(2)} ${e.request.method} ${e.request.url.replace(server.url, "")}`));
+  if (process.env.BENCH_TRACE) {
+    const at = () => (performance.now() / 1000).toFixed(2);
+    cdp.on("Network.requestWillBeSent", (e: { request: { method: string; url: string } }) => console.log(`${at()} ${e.request.method} ${e.request.url.replace(server.url, "")}`));
+    cdp.on("Network.webSocketCreated", () => console.log(`${at()} websocket created`));
+    cdp.on("Network.webSocketHandshakeResponseReceived", () => console.log(`${at()} websocket open`));
+    cdp.on("Network.webSocketFrameReceived", (e: { response: { payloadData: string } }) => console.log(`${at()} ws frame in ${e.response.payloadData.slice(0, 40)}`));
+    cdp.on("Network.webSocketFrameSent", (e: { response: { payloadData: string } }) => console.log(`${at()} ws frame out ${e.response.payloadData.slice(0, 40)}`));
+  }
   await cdp.send("Network.enable");
   await cdp.send("Network.emulateNetworkConditions", { offline: false, latency: RTT, downloadThroughput: (KBIT * 1000) / 8, uploadThroughput: (KBIT * 1000) / 8 });
   return { cdp, bytes: () => bytes, requests: () => requests };
