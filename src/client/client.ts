@@ -41,6 +41,9 @@ export interface ClientPolicy {
   presence: boolean;
   readReceipts: boolean;
   complianceDeviceId: string | null;
+  /** Attachments allowed both ways, and the largest upload in bytes (the server enforces both). */
+  attachments: boolean;
+  maxUploadBytes: number;
   /** Ask for the password again whenever the app comes back to the foreground. */
   alwaysReauthenticate: boolean;
   /** Whether the user may choose a password, and the rule it must meet (the server checks it again). */

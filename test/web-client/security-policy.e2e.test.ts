@@ -6,6 +6,7 @@ import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { defaultSecurityGroup, updateSecurityGroupSettings } from "../../src/modules/security-groups/security-groups.service.ts";
 import type { SecurityGroupSettings } from "../../src/modules/security-groups/settings.ts";
+import { files } from "../../src/client/files.ts";
 import { screenshot } from "../support/browser.ts";
 import { PASSWORD, pageErrors, startHarness, type Harness } from "./harness.ts";
 
@@ -24,6 +25,13 @@ async function signsIn(username: string, password: string): Promise<boolean> {
   return r.status === 200;
 }
 
+async function relock(page: Page) {
+  await page.getByRole("button", { name: "Lock" }).click();
+  await page.getByLabel("Password").fill(PASSWORD);
+  await page.getByRole("button", { name: "Unlock" }).click();
+  await page.getByRole("status").filter({ hasText: "Connected" }).waitFor();
+}
+
 /**
  * Headless Chromium always reports its pages as visible (no window to hide), so the test plays
  * the browser's part: the page becomes hidden, then visible again, with the real event.
@@ -38,7 +46,7 @@ async function backgroundAndReturn(page: Page) {
 }
 
 beforeAll(async () => {
-  h = await startHarness(["carol", "dave", "erin", "frank"]);
+  h = await startHarness(["carol", "dave", "erin", "frank", "gina", "hank"]);
   original = defaultSecurityGroup(h.world.server.ctx, h.world.networkId).settings;
 }, 60_000);
 afterAll(async () => {
@@ -169,3 +177,40 @@ describe("device protection", () => {
     }
   });
 });
+
+describe("attachments", () => {
+  test("the group's upload limit is said before anything is sent, and with attachments off there is no Attach and no Download", async () => {
+    const page = await h.onboard("gina");
+    const hank = await h.world.client("hank");
+    const dm = await hank.openDirect({ username: "gina" });
+    await files(hank).sendFile(dm.id, { name: "report.txt", bytes: new TextEncoder().encode("field report") });
+    await page.getByRole("navigation", { name: "Conversations" }).getByRole("button", { name: /hank/ }).click();
+    await page.getByText("report.txt").waitFor();
+    await page.getByRole("button", { name: "Download" }).waitFor();
+    try {
+      await setMessaging({ maxUploadBytes: 1000 });
+      await relock(page);
+      await page.getByRole("navigation", { name: "Conversations" }).getByRole("button", { name: /hank/ }).click();
+      const before = await page.locator(".file").count();
+      await page.getByLabel("Attach a file").setInputFiles({ name: "big.bin", mimeType: "application/octet-stream", buffer: Buffer.alloc(2000, 7) });
+      await page.getByRole("alert").filter({ hasText: "big.bin is 2.0 KB; your security group allows files of at most 1000 B." }).waitFor();
+      expect(await page.locator(".file").count()).toBe(before);
+
+      await setMessaging({ attachments: false });
+      await relock(page);
+      await page.getByRole("navigation", { name: "Conversations" }).getByRole("button", { name: /hank/ }).click();
+      await page.getByText("Attachments are switched off for your security group.").waitFor();
+      expect(await page.getByLabel("Attach a file").count()).toBe(0);
+      expect(await page.getByRole("button", { name: "Download" }).count()).toBe(0);
+      expect(pageErrors(page)).toEqual([]);
+    } finally {
+      await updateSecurityGroupSettings(h.world.server.ctx, h.world.networkId, defaultSecurityGroup(h.world.server.ctx, h.world.networkId).id, original);
+    }
+  });
+});
+
+async function setMessaging(patch: Partial<SecurityGroupSettings["messaging"]>) {
+  const ctx = h.world.server.ctx;
+  const group = defaultSecurityGroup(ctx, h.world.networkId);
+  await updateSecurityGroupSettings(ctx, h.world.networkId, group.id, { ...group.settings, messaging: { ...group.settings.messaging, ...patch } });
+}

@@ -40,6 +40,8 @@ const Policy = z
     presence: z.boolean(),
     readReceipts: z.boolean(),
     complianceDeviceId: z.string().nullable(),
+    attachments: z.boolean(),
+    maxUploadBytes: z.number(),
     alwaysReauthenticate: z.boolean(),
     passwordChange: z.object({
       allowed: z.boolean(),

@@ -58,6 +58,9 @@ export function clientPolicy(ctx: AppContext, user: Pick<User, "networkId" | "se
     presence: settings.general.userPresence,
     readReceipts: network.readReceipts,
     complianceDeviceId: complianceDeviceOf(ctx, user.networkId),
+    /** Attachments both ways, and the largest upload (the server refuses beyond either; clients say so before trying). */
+    attachments: settings.messaging.attachments,
+    maxUploadBytes: settings.messaging.maxUploadBytes,
     /** Ask for the password again whenever the client comes back to the foreground. */
     alwaysReauthenticate: settings.security.alwaysReauthenticate,
     /** Whether users may choose their own password, and the rule it must meet (the server checks it again). */

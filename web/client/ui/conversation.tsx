@@ -265,7 +265,8 @@ function FileView(props: { m: LocalMessage }) {
       </p>
       {uploading && <progress max={1} value={m.progress} aria-label={`Uploading ${f.name}`} />}
       {progress !== null && <progress max={1} value={progress} aria-label={`Downloading ${f.name}`} />}
-      {f.fileid && !uploading && progress === null && (
+      {f.fileid && !uploading && progress === null && policy.value?.attachments === false && <p class="muted">Attachments are switched off for your security group.</p>}
+      {f.fileid && !uploading && progress === null && policy.value?.attachments !== false && (
         <div class="row">
           <button type="button" class="small secondary" onClick={() => void download()}>
             Download
@@ -383,20 +384,27 @@ function Composer(props: { conversation: Conversation }) {
             }}
           />
         </label>
-        <label class="button secondary attach">
-          Attach
-          <input
-            type="file"
-            class="sr-only"
-            aria-label="Attach a file"
-            onChange={(e) => {
-              const input = e.currentTarget as HTMLInputElement;
-              const f = input.files?.[0];
-              input.value = "";
-              if (f) void sendFile(c.id, f);
-            }}
-          />
-        </label>
+        {policy.value?.attachments !== false && (
+          <label class="button secondary attach">
+            Attach
+            <input
+              type="file"
+              class="sr-only"
+              aria-label="Attach a file"
+              onChange={(e) => {
+                const input = e.currentTarget as HTMLInputElement;
+                const f = input.files?.[0];
+                input.value = "";
+                if (!f) return;
+                // Said before anything is encrypted or sent (the server would refuse it anyway).
+                const max = policy.value?.maxUploadBytes;
+                if (max !== undefined && f.size > max) return setError(`${f.name} is ${fileSize(f.size)}; your security group allows files of at most ${fileSize(max)}.`);
+                setError(null);
+                void sendFile(c.id, f);
+              }}
+            />
+          </label>
+        )}
         {policy.value?.locationSharing && (
           <button type="button" class="secondary" onClick={shareLocation}>
             Location
