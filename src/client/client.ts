@@ -39,6 +39,8 @@ export interface ClientPolicy {
   locationSharing: boolean;
   linkPreviews: boolean;
   presence: boolean;
+  /** Whether notifications may show a message's content, or only who it is from. */
+  previewNotifications: boolean;
   readReceipts: boolean;
   complianceDeviceId: string | null;
   /** Attachments allowed both ways, and the largest upload in bytes (the server enforces both). */

@@ -1,7 +1,8 @@
 // Security-group settings the browser client enforces itself, set through the real service
 // and delivered in the device policy: choosing one's own password after the first sign-in
 // (and its complexity rule), a group that forbids it, re-authentication when the app comes
-// back to the foreground, and erasing the device after too many wrong unlock passwords.
+// back to the foreground, erasing the device after too many wrong unlock passwords, the
+// attachment switch and upload limit, and notifications with or without message previews.
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { defaultSecurityGroup, updateSecurityGroupSettings } from "../../src/modules/security-groups/security-groups.service.ts";
@@ -36,17 +37,20 @@ async function relock(page: Page) {
  * Headless Chromium always reports its pages as visible (no window to hide), so the test plays
  * the browser's part: the page becomes hidden, then visible again, with the real event.
  */
+async function setVisibility(page: Page, state: "hidden" | "visible") {
+  await page.evaluate((s) => {
+    Object.defineProperty(document, "visibilityState", { configurable: true, get: () => s });
+    document.dispatchEvent(new Event("visibilitychange"));
+  }, state);
+}
+
 async function backgroundAndReturn(page: Page) {
-  for (const state of ["hidden", "visible"]) {
-    await page.evaluate((s) => {
-      Object.defineProperty(document, "visibilityState", { configurable: true, get: () => s });
-      document.dispatchEvent(new Event("visibilitychange"));
-    }, state);
-  }
+  await setVisibility(page, "hidden");
+  await setVisibility(page, "visible");
 }
 
 beforeAll(async () => {
-  h = await startHarness(["carol", "dave", "erin", "frank", "gina", "hank"]);
+  h = await startHarness(["carol", "dave", "erin", "frank", "gina", "hank", "ivy", "jack"]);
   original = defaultSecurityGroup(h.world.server.ctx, h.world.networkId).settings;
 }, 60_000);
 afterAll(async () => {
@@ -208,6 +212,53 @@ describe("attachments", () => {
     }
   });
 });
+
+describe("notifications", () => {
+  test("in the background a new message is announced, with its text only where the group allows previews", async () => {
+    const page = await h.onboard("ivy");
+    await page.context().grantPermissions(["notifications"], { origin: h.world.server.url });
+    await page.getByRole("button", { name: "Settings" }).click();
+    await page.getByRole("dialog").getByLabel("Notify me of new messages").check();
+    await page.getByRole("dialog").getByRole("button", { name: "Close" }).click();
+    const jack = await h.world.client("jack");
+    const dm = await jack.openDirect({ username: "ivy" });
+    type Shown = { title: string; body: string };
+    const shown = () =>
+      page.evaluate(async () => {
+        const r = await navigator.serviceWorker.getRegistration();
+        return r ? (await r.getNotifications()).map((n) => ({ title: n.title, body: n.body })) : [];
+      });
+    const waitShown = async (want: Shown) => {
+      const deadline = Date.now() + 10_000;
+      while (!(await shown()).some((n) => n.title === want.title && n.body === want.body)) {
+        if (Date.now() > deadline) throw new Error(`no notification ${JSON.stringify(want)}; shown: ${JSON.stringify(await shown())}`);
+        await Bun.sleep(100);
+      }
+    };
+    // On screen: nothing is announced.
+    await jack.sendText(dm.id, "while you look");
+    await page.getByRole("navigation", { name: "Conversations" }).getByRole("button", { name: /jack/ }).waitFor();
+    await page.waitForTimeout(300);
+    expect(await shown()).toEqual([]);
+
+    await hide(page);
+    await jack.sendText(dm.id, "supply drop at 0600");
+    await waitShown({ title: "jack", body: "supply drop at 0600" });
+    try {
+      await updateSecurityGroupSettings(h.world.server.ctx, h.world.networkId, defaultSecurityGroup(h.world.server.ctx, h.world.networkId).id, { ...original, general: { ...original.general, previewNotifications: false } });
+      await relock(page);
+      await hide(page);
+      await jack.sendText(dm.id, "grid 1234 5678");
+      await waitShown({ title: "jack", body: "New message" });
+      expect((await shown()).some((n) => n.body.includes("grid"))).toBe(false);
+      expect(pageErrors(page)).toEqual([]);
+    } finally {
+      await updateSecurityGroupSettings(h.world.server.ctx, h.world.networkId, defaultSecurityGroup(h.world.server.ctx, h.world.networkId).id, original);
+    }
+  });
+});
+
+const hide = (page: Page) => setVisibility(page, "hidden");
 
 async function setMessaging(patch: Partial<SecurityGroupSettings["messaging"]>) {
   const ctx = h.world.server.ctx;

@@ -10,6 +10,7 @@ import { MessageType, extractLinks, type ReceivedMessage, type LocationContent }
 import { files, fileContentOf, type FileContent, type FileProgress, type RoomFileEntry, type UploadHandle } from "../../src/client/files.ts";
 import { Vault } from "./vault.ts";
 import { attachCalls } from "./calls.ts";
+import { notify } from "./notify.ts";
 import { DeviceErased, rememberPolicy, unlockCounted, watchForeground } from "./security.ts";
 
 export type MessageStatus = "sending" | "sent" | "failed" | "read" | "received";
@@ -297,7 +298,21 @@ function addMessage(m: LocalMessage) {
   const open = currentId.value === m.conversationId && document.visibilityState === "visible";
   patchConversation(m.conversationId, (c) => ({ ...c, lastAt: Math.max(c.lastAt, m.sentAt), unread: m.senderUserId !== me.value?.userId && m.kind !== "notice" && !open ? c.unread + 1 : c.unread }));
   if (open && m.senderUserId !== me.value?.userId) markRead(m.conversationId);
+  if (m.senderUserId !== me.value?.userId && m.kind !== "notice" && m.status === "received") notifyIncoming(m);
   scheduleSave();
+}
+
+/** A notification for a message that arrives while the app is in the background (content only where the group allows it). */
+function notifyIncoming(m: LocalMessage) {
+  const c = conversations.value.find((x) => x.id === m.conversationId);
+  const from = nameOf(m.senderUserId);
+  const title = !c || c.kind === "direct" ? from : conversationTitle(c);
+  let body = c && c.kind !== "direct" ? `New message from ${from}` : "New message";
+  if (policy.value?.previewNotifications) {
+    const what = m.kind === "file" ? `File: ${m.file?.name ?? ""}` : m.kind === "location" ? "Location" : (m.text ?? "").slice(0, 140);
+    body = c && c.kind !== "direct" ? `${from}: ${what}` : what;
+  }
+  void notify(title, body, m.conversationId).catch(() => undefined);
 }
 
 function patchConversation(id: string, fn: (c: Conversation) => Conversation) {

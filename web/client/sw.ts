@@ -11,12 +11,21 @@ interface FetchEventLike extends ExtendableEventLike {
   request: Request;
   respondWith(r: Promise<Response> | Response): void;
 }
+interface NotificationEventLike extends ExtendableEventLike {
+  notification: { data?: { conversationId?: string }; close(): void };
+}
+interface WindowClientLike {
+  url: string;
+  focus(): Promise<unknown>;
+  postMessage(m: unknown): void;
+}
 interface WorkerScope {
   __SHELL: ShellInfo;
+  addEventListener(type: "notificationclick", fn: (e: NotificationEventLike) => void): void;
   addEventListener(type: "install" | "activate", fn: (e: ExtendableEventLike) => void): void;
   addEventListener(type: "fetch", fn: (e: FetchEventLike) => void): void;
   skipWaiting(): Promise<void>;
-  clients: { claim(): Promise<void> };
+  clients: { claim(): Promise<void>; matchAll(o: { type: "window"; includeUncontrolled: boolean }): Promise<WindowClientLike[]>; openWindow(url: string): Promise<unknown> };
   location: Location;
 }
 const scope = self as unknown as WorkerScope;
@@ -51,4 +60,18 @@ scope.addEventListener("fetch", (e) => {
   }
   if (!shell.files.includes(url.pathname)) return;
   e.respondWith(caches.match(e.request).then((hit) => hit ?? fetch(e.request)));
+});
+
+// A click on a new-message notification brings Outpost forward on that conversation.
+scope.addEventListener("notificationclick", (e) => {
+  e.notification.close();
+  const conversationId = e.notification.data?.conversationId;
+  e.waitUntil(
+    scope.clients.matchAll({ type: "window", includeUncontrolled: true }).then(async (windows) => {
+      const open = windows.find((w) => new URL(w.url).origin === scope.location.origin);
+      if (!open) return scope.clients.openWindow("/");
+      await open.focus();
+      if (conversationId) open.postMessage({ t: "open-conversation", conversationId });
+    }),
+  );
 });

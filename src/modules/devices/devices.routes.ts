@@ -38,6 +38,7 @@ const Policy = z
     locationSharing: z.boolean(),
     linkPreviews: z.boolean(),
     presence: z.boolean(),
+    previewNotifications: z.boolean(),
     readReceipts: z.boolean(),
     complianceDeviceId: z.string().nullable(),
     attachments: z.boolean(),

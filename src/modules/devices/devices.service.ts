@@ -56,6 +56,8 @@ export function clientPolicy(ctx: AppContext, user: Pick<User, "networkId" | "se
     locationSharing: settings.messaging.locationSharing,
     linkPreviews: settings.messaging.linkPreviews,
     presence: settings.general.userPresence,
+    /** Whether notifications may show a message's content, or only who it is from. */
+    previewNotifications: settings.general.previewNotifications,
     readReceipts: network.readReceipts,
     complianceDeviceId: complianceDeviceOf(ctx, user.networkId),
     /** Attachments both ways, and the largest upload (the server refuses beyond either; clients say so before trying). */

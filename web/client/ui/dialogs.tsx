@@ -21,6 +21,7 @@ import {
   updateSettings,
   type Conversation,
 } from "../store.ts";
+import { disableNotifications, enableNotifications, notificationsOn } from "../notify.ts";
 import { checkUserPassword, describePasswordRule } from "../../../src/modules/security-groups/password-rule.ts";
 import { duration, errorMessage, ErrorText, Modal, TIMER_CHOICES } from "./common.tsx";
 
@@ -320,6 +321,7 @@ export function SettingsDialog(props: { onClose: () => void }) {
           </div>
         </section>
       )}
+      <NotificationSettings />
       <PasswordForm />
       <section aria-labelledby="forget-title">
         <h3 id="forget-title">This browser</h3>
@@ -336,6 +338,33 @@ export function SettingsDialog(props: { onClose: () => void }) {
       </section>
       <ErrorText error={error} />
     </Modal>
+  );
+}
+
+function NotificationSettings() {
+  const [error, setError] = useState<string | null>(null);
+  const on = notificationsOn.value;
+  return (
+    <section aria-labelledby="notify-title">
+      <h3 id="notify-title">Notifications</h3>
+      <p>
+        While Outpost is in the background, new messages are announced by this browser.{" "}
+        {policy.value?.previewNotifications ? "They show the message." : "Your security group lets them show only who a message is from."}
+      </p>
+      <label class="check">
+        <input
+          type="checkbox"
+          checked={on}
+          onChange={async (e) => {
+            setError(null);
+            if ((e.currentTarget as HTMLInputElement).checked) setError(await enableNotifications());
+            else disableNotifications();
+          }}
+        />{" "}
+        Notify me of new messages
+      </label>
+      <ErrorText error={error} />
+    </section>
   );
 }
 
