@@ -17,15 +17,36 @@ export interface ClientConfig {
   /** e.g. "https://outpost.example:8443" */
   serviceUrl: string;
   networkId: string;
-  /** SHA-256 fingerprints of the server certificates this client accepts (enforced by runtimes that expose the peer certificate). */
+  /** SHA-256 fingerprints of the server certificates this client accepts (checked under Bun; see pinning.ts). */
   pins?: string[];
+  /** The pinned certificates themselves (PEM): a self-signed appliance certificate is then trusted as its own root. */
+  certificates?: string[];
+}
+
+/** Bun's TLS options for fetch and WebSocket (certificate pinning, pinning.ts). */
+export interface TlsOptions {
+  ca?: string[];
+  checkServerIdentity(host: string, cert: { fingerprint256?: string }): Error | undefined;
 }
 
 export class RestApi {
   constructor(
     readonly baseUrl: string,
     private bearer?: string,
+    /** Set when the configuration pins certificates: every request goes through it. */
+    readonly tls?: TlsOptions,
   ) {}
+
+  private async fetch(url: string, init: RequestInit): Promise<Response> {
+    if (!this.tls) return fetch(url, init);
+    try {
+      return await fetch(url, { ...init, tls: this.tls } as RequestInit);
+    } catch (e) {
+      // A certificate that does not chain to the pinned ones fails before the pin check: same refusal.
+      if (!(e instanceof OutpostError) && /certificate|self.signed|ssl|tls/i.test(String(e))) throw new OutpostError("certificate_not_pinned", `the server's certificate is not one this configuration pins (${String(e)}): refusing to connect`);
+      throw e;
+    }
+  }
 
   setBearer(bearer: string) {
     this.bearer = bearer;
@@ -35,7 +56,7 @@ export class RestApi {
   async raw(method: string, path: string, init: { body?: BodyInit; headers?: Record<string, string>; signal?: AbortSignal } = {}): Promise<Response> {
     const headers: Record<string, string> = { ...init.headers };
     if (this.bearer) headers.authorization = `Bearer ${this.bearer}`;
-    const res = await fetch(`${this.baseUrl}${path}`, { method, headers, body: init.body, signal: init.signal });
+    const res = await this.fetch(`${this.baseUrl}${path}`, { method, headers, body: init.body ?? null, signal: init.signal ?? null });
     if (res.ok) return res;
     const text = await res.text();
     let e: { code?: string; message?: string; details?: unknown } | undefined;
@@ -51,7 +72,7 @@ export class RestApi {
     const headers: Record<string, string> = {};
     if (body !== undefined) headers["content-type"] = "application/json";
     if (this.bearer) headers.authorization = `Bearer ${this.bearer}`;
-    const res = await fetch(`${this.baseUrl}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    const res = await this.fetch(`${this.baseUrl}${path}`, { method, headers, body: body === undefined ? null : JSON.stringify(body) });
     if (res.status === 204) return undefined as T;
     const text = await res.text();
     let parsed: unknown;

@@ -33,7 +33,7 @@ Commands:
   sync-code  --state FILE     prints a code that lets a new device of this user register
   conversations --state FILE  lists this user's conversations
 
-The --config file is a client configuration: {"serviceUrl","networkId","pins"?}.`;
+The --config file is a client configuration: {"serviceUrl","networkId","pins"?,"certificates"?}.`;
 
 class UsageError extends Error {}
 
@@ -73,7 +73,7 @@ function readConfig(values: Record<string, unknown>): ClientConfig {
   if (typeof values.config === "string") {
     const c = JSON.parse(readFileSync(values.config, "utf8")) as Partial<ClientConfig>;
     if (typeof c.serviceUrl !== "string" || typeof c.networkId !== "string") throw new UsageError(`${values.config}: a client configuration needs serviceUrl and networkId`);
-    return { serviceUrl: c.serviceUrl, networkId: c.networkId, ...(Array.isArray(c.pins) ? { pins: c.pins } : {}) };
+    return { serviceUrl: c.serviceUrl, networkId: c.networkId, ...(Array.isArray(c.pins) ? { pins: c.pins } : {}), ...(Array.isArray(c.certificates) ? { certificates: c.certificates } : {}) };
   }
   return { serviceUrl: need(values, "server"), networkId: need(values, "network") };
 }

@@ -30,6 +30,7 @@ import {
 } from "../crypto/index.ts";
 import { OutpostError, RestApi, type ClientConfig } from "./api.ts";
 import { newSyncBundle, openSyncBundle, syncSecrets } from "./device-sync.ts";
+import { pinnedTls } from "./pinning.ts";
 import { extractLinks, type LocationContent, type ReceivedMessage } from "./messages.ts";
 import type { PasswordRule } from "../modules/security-groups/password-rule.ts";
 
@@ -208,7 +209,7 @@ export class OutpostClient {
     deviceKey: KeyPair,
     prekeys: { id: string; kind: "one-time" | "last-resort"; keyPair: KeyPair }[],
   ) {
-    this.api = new RestApi(state.config.serviceUrl.replace(/\/$/, ""), `${state.deviceId}.${state.token}`);
+    this.api = new RestApi(state.config.serviceUrl.replace(/\/$/, ""), `${state.deviceId}.${state.token}`, pinnedTls(state.config));
     this.root = root;
     this.device = { suite: state.suite, userId: state.userId, deviceId: state.deviceId, deviceKey, certificate: fromBase64url(state.certificate) };
     for (const p of prekeys) this.prekeySecrets.set(p.id, { kind: p.kind, keyPair: p.keyPair });
@@ -234,7 +235,7 @@ export class OutpostClient {
    * a further device needs `syncCode` from an existing device (it brings the root key over).
    */
   static async register(opts: { config: ClientConfig; username: string; password: string; deviceName?: string; prekeyCount?: number; syncCode?: string; suite?: SuiteId }): Promise<OutpostClient> {
-    const api = new RestApi(opts.config.serviceUrl.replace(/\/$/, ""));
+    const api = new RestApi(opts.config.serviceUrl.replace(/\/$/, ""), undefined, pinnedTls(opts.config));
     const signIn = await api.call<{ userId: string; username: string; ticket: string; rootKey: { suite: SuiteId; publicKey: string } | null }>("POST", "/api/client/v1/sign-in", {
       networkId: opts.config.networkId,
       username: opts.username,
@@ -323,7 +324,8 @@ export class OutpostClient {
   private open(): Promise<void> {
     return new Promise((resolve, reject) => {
       const url = `${this.api.baseUrl.replace(/^http/, "ws")}/api/client/v1/relay`;
-      const ws = new WebSocket(url);
+      // Bun's WebSocket takes the same pinning options as its fetch (a browser's takes none).
+      const ws = this.api.tls ? new WebSocket(url, { tls: this.api.tls } as unknown as string[]) : new WebSocket(url);
       ws.binaryType = "arraybuffer";
       this.ws = ws;
       const gen = ++this.connGen;

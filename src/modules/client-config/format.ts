@@ -121,8 +121,8 @@ export async function pemFingerprint(pem: string): Promise<string> {
  * pins), read from an encrypted configuration file: OutpostClient.register({ config: await
  * clientConfigFromFile(text, password), ... }).
  */
-export async function clientConfigFromFile(text: string, password: string, opts: { now?: Date; derive?: Derive } = {}): Promise<{ serviceUrl: string; networkId: string; pins?: string[] }> {
+export async function clientConfigFromFile(text: string, password: string, opts: { now?: Date; derive?: Derive } = {}): Promise<{ serviceUrl: string; networkId: string; pins?: string[]; certificates?: string[] }> {
   const p = await openClientConfig(text, password, opts);
   const pins = p.certificates?.length ? await Promise.all(p.certificates.map(pemFingerprint)) : undefined;
-  return { serviceUrl: p.host, networkId: p.networkId, ...(pins ? { pins } : {}) };
+  return { serviceUrl: p.host, networkId: p.networkId, ...(pins ? { pins, certificates: p.certificates } : {}) };
 }
