@@ -67,6 +67,6 @@ describe("certificate pinning", () => {
   });
 
   test("pins on a plain-http address are a configuration error, not silently ignored", () => {
-    expect(() => pinnedTls({ serviceUrl: "http://127.0.0.1:1", networkId: "n", pins: ["AA"] })).toThrow(/https/);
+    expect(() => pinnedTls({ serviceUrl: "http://127.0.0.1:1", pins: ["AA"] })).toThrow(/https/);
   });
 });
