@@ -10,7 +10,8 @@ export type EncodedFrame = { data: ArrayBuffer };
 export interface FrameSink {
   sent(kind: FrameKind, plain: Uint8Array): void;
   received(kind: FrameKind, mid: string, plain: Uint8Array): void;
-  failed(): void;
+  /** waiting: sealed with a key not (yet) given to us, e.g. in the moment before a new key's message arrives. */
+  failed(waiting: boolean): void;
 }
 
 /**
@@ -73,13 +74,15 @@ export function decryptFrames(readable: ReadableStream<EncodedFrame>, writable: 
     .pipeThrough(
       new TransformStream<EncodedFrame, EncodedFrame>({
         transform: async (frame, ctl) => {
+          const wire = new Uint8Array(frame.data);
           try {
-            const plain = await openFrame(keyring, kind, new Uint8Array(frame.data));
+            const plain = await openFrame(keyring, kind, wire);
             frame.data = plain.buffer as ArrayBuffer;
             sink.received(kind, mid, plain);
             ctl.enqueue(frame);
           } catch {
-            sink.failed();
+            const keyId = wire[clearBytes(kind, wire) + 1];
+            sink.failed(keyId !== undefined && !keyring.has(keyId));
           }
         },
       }),
@@ -93,7 +96,10 @@ export interface FrameStats {
   mode: "" | "encoded-streams" | "script-transform";
   encrypted: number;
   decrypted: number;
+  /** Frames that did not open with a key we hold: damaged, tampered or forged. */
   failed: number;
+  /** Frames dropped because their key had not reached us yet (a joiner's first moments, a rotation in flight). */
+  waiting: number;
   kinds: Record<FrameKind, { encrypted: number; decrypted: number }>;
   /** Audio only (the SDK interop test compares them byte for byte): whole sent frames, first 40 bytes of received ones. */
   sentPlain: string[];
@@ -107,6 +113,7 @@ export const newFrameStats = (): FrameStats => ({
   encrypted: 0,
   decrypted: 0,
   failed: 0,
+  waiting: 0,
   kinds: { audio: { encrypted: 0, decrypted: 0 }, video: { encrypted: 0, decrypted: 0 }, screen: { encrypted: 0, decrypted: 0 } },
   sentPlain: [],
   receivedPlain: [],
@@ -130,8 +137,9 @@ export function statsSink(stats: FrameStats, now: () => number = Date.now): Fram
       stats.lastFrame[mid] = now();
       if (kind === "audio" && stats.receivedPlain.length < 50) stats.receivedPlain.push(hex(plain.subarray(0, SAMPLE)));
     },
-    failed() {
-      stats.failed++;
+    failed(waiting) {
+      if (waiting) stats.waiting++;
+      else stats.failed++;
     },
   };
 }
@@ -141,6 +149,7 @@ export function mergeStats(into: FrameStats, batch: FrameStats) {
   into.encrypted += batch.encrypted;
   into.decrypted += batch.decrypted;
   into.failed += batch.failed;
+  into.waiting += batch.waiting;
   for (const k of ["audio", "video", "screen"] as const) {
     into.kinds[k].encrypted += batch.kinds[k].encrypted;
     into.kinds[k].decrypted += batch.kinds[k].decrypted;

@@ -15,7 +15,7 @@ let keys = Promise.resolve();
 let batch = newFrameStats();
 let sink = statsSink(batch);
 // Transforms live for the whole call; the batch behind them is swapped after each report.
-const live: FrameSink = { sent: (k, p) => sink.sent(k, p), received: (k, mid, p) => sink.received(k, mid, p), failed: () => sink.failed() };
+const live: FrameSink = { sent: (k, p) => sink.sent(k, p), received: (k, mid, p) => sink.received(k, mid, p), failed: (w) => sink.failed(w) };
 
 scope.onmessage = (ev) => {
   const m = ev.data;
@@ -30,7 +30,7 @@ scope.onrtctransform = (ev) => {
 };
 
 setInterval(() => {
-  if (batch.encrypted + batch.decrypted + batch.failed === 0) return;
+  if (batch.encrypted + batch.decrypted + batch.failed + batch.waiting === 0) return;
   scope.postMessage(batch);
   batch = newFrameStats();
   sink = statsSink(batch);
