@@ -101,7 +101,7 @@ class MediaCrypto {
     }
     const { readable, writable } = streamsOf(x);
     if (options.dir === "send") encryptFrames(readable, writable, this.keyring, options.kind, mainSink);
-    else decryptFrames(readable, writable, this.keyring, options.kind, options.mid, mainSink);
+    else decryptFrames(readable, writable, this.keyring, options.kind, options.slot, mainSink);
   }
 
   /** The page's keyring has the key already; the worker gets its own copy. */
@@ -228,7 +228,8 @@ class Session {
   private screenTx: RTCRtpTransceiver | undefined;
   private camera: MediaStreamTrack | undefined;
   private screen: MediaStreamTrack | undefined;
-  private readonly slotKinds = new Map<string, FrameKind>();
+  /** Receive slots by mid: their kind and the name their transform counts frames under. */
+  private readonly slotNames = new Map<string, { kind: FrameKind; slot: string }>();
   private liveTimer: ReturnType<typeof setInterval> | undefined;
   private participantId = "";
   private order: string[] = [];
@@ -311,18 +312,15 @@ class Session {
         this.audio.push(el);
       } else callMedia.value = { ...callMedia.value, remote: { ...callMedia.value.remote, [mid]: new MediaStream([ev.track]) } };
     };
-    await this.pc.setLocalDescription(await this.pc.createOffer());
-    // Mids exist once the offer is set: each transform knows its kind and slot.
     const sends: [RTCRtpTransceiver | undefined, FrameKind][] = [
       [audioTx, "audio"],
       [this.videoTx, "video"],
       [this.screenTx, "screen"],
     ];
-    for (const [t, kind] of sends) if (t) this.media.attach(t.sender, { dir: "send", kind, mid: t.mid! });
-    for (const { kind, t } of slots) {
-      this.slotKinds.set(t.mid!, kind);
-      this.media.attach(t.receiver, { dir: "receive", kind, mid: t.mid! });
-    }
+    for (const [t, kind] of sends) if (t) this.media.attach(t.sender, { dir: "send", kind, slot: kind });
+    slots.forEach(({ kind, t }, i) => this.media.attach(t.receiver, { dir: "receive", kind, slot: `${kind}-${i}` }));
+    await this.pc.setLocalDescription(await this.pc.createOffer());
+    slots.forEach(({ kind, t }, i) => this.slotNames.set(t.mid!, { kind, slot: `${kind}-${i}` }));
     // The offer goes out with its candidates (one message, like the SDK participant's).
     await new Promise<void>((resolve) => {
       if (this.pc.iceGatheringState === "complete") return resolve();
@@ -351,7 +349,7 @@ class Session {
   /** Which video and screen slots have pictures now (frames stop when a camera goes off or a share ends). */
   private checkLive() {
     const now = Date.now();
-    const live = [...this.slotKinds].filter(([mid, kind]) => kind !== "audio" && now - (frameStats.lastFrame[mid] ?? 0) < LIVE_MS).map(([mid]) => mid);
+    const live = [...this.slotNames].filter(([, { kind, slot }]) => kind !== "audio" && now - (frameStats.lastFrame[slot] ?? 0) < LIVE_MS).map(([mid]) => mid);
     if (live.join() !== activeCall.value?.live.join()) this.publish({ live });
   }
 

@@ -9,7 +9,7 @@ export type EncodedFrame = { data: ArrayBuffer };
 /** Where a transform reports what went through it (the main thread's counters, or the worker's batches). */
 export interface FrameSink {
   sent(kind: FrameKind, plain: Uint8Array): void;
-  received(kind: FrameKind, mid: string, plain: Uint8Array): void;
+  received(kind: FrameKind, slot: string, plain: Uint8Array): void;
   /** waiting: sealed with a key not (yet) given to us, e.g. in the moment before a new key's message arrives. */
   failed(waiting: boolean): void;
 }
@@ -69,7 +69,7 @@ export function encryptFrames(readable: ReadableStream<EncodedFrame>, writable: 
 }
 
 /** A frame that does not open (no key yet, tampered, a key we were never given) is dropped, never played. */
-export function decryptFrames(readable: ReadableStream<EncodedFrame>, writable: WritableStream<EncodedFrame>, keyring: CallKeyring, kind: FrameKind, mid: string, sink: FrameSink) {
+export function decryptFrames(readable: ReadableStream<EncodedFrame>, writable: WritableStream<EncodedFrame>, keyring: CallKeyring, kind: FrameKind, slot: string, sink: FrameSink) {
   void readable
     .pipeThrough(
       new TransformStream<EncodedFrame, EncodedFrame>({
@@ -78,7 +78,7 @@ export function decryptFrames(readable: ReadableStream<EncodedFrame>, writable: 
           try {
             const plain = await openFrame(keyring, kind, wire);
             frame.data = plain.buffer as ArrayBuffer;
-            sink.received(kind, mid, plain);
+            sink.received(kind, slot, plain);
             ctl.enqueue(frame);
           } catch {
             const keyId = wire[clearBytes(kind, wire) + 1];
@@ -104,7 +104,7 @@ export interface FrameStats {
   /** Audio only (the SDK interop test compares them byte for byte): whole sent frames, first 40 bytes of received ones. */
   sentPlain: string[];
   receivedPlain: string[];
-  /** Receive slot mid → when its last frame opened (ms): which tiles have a live picture. */
+  /** Receive slot → when its last frame opened (ms): which tiles have a live picture. */
   lastFrame: Record<string, number>;
 }
 
@@ -131,10 +131,10 @@ export function statsSink(stats: FrameStats, now: () => number = Date.now): Fram
       stats.kinds[kind].encrypted++;
       if (kind === "audio" && stats.sentPlain.length < 500) stats.sentPlain.push(hex(plain));
     },
-    received(kind, mid, plain) {
+    received(kind, slot, plain) {
       stats.decrypted++;
       stats.kinds[kind].decrypted++;
-      stats.lastFrame[mid] = now();
+      stats.lastFrame[slot] = now();
       if (kind === "audio" && stats.receivedPlain.length < 50) stats.receivedPlain.push(hex(plain.subarray(0, SAMPLE)));
     },
     failed(waiting) {
@@ -165,5 +165,9 @@ export type WorkerRequest = { t: "key"; keyId: number; raw: Uint8Array } | { t: 
 export interface TransformOptions {
   dir: "send" | "receive";
   kind: FrameKind;
-  mid: string;
+  /**
+   * The page's name for the slot ("video-1"): transforms must be set before the offer is
+   * created (Chromium's RTCRtpScriptTransform passes no frames otherwise), when mids do not exist yet.
+   */
+  slot: string;
 }

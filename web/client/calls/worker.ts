@@ -15,7 +15,7 @@ let keys = Promise.resolve();
 let batch = newFrameStats();
 let sink = statsSink(batch);
 // Transforms live for the whole call; the batch behind them is swapped after each report.
-const live: FrameSink = { sent: (k, p) => sink.sent(k, p), received: (k, mid, p) => sink.received(k, mid, p), failed: (w) => sink.failed(w) };
+const live: FrameSink = { sent: (k, p) => sink.sent(k, p), received: (k, slot, p) => sink.received(k, slot, p), failed: (w) => sink.failed(w) };
 
 scope.onmessage = (ev) => {
   const m = ev.data;
@@ -26,7 +26,7 @@ scope.onmessage = (ev) => {
 scope.onrtctransform = (ev) => {
   const { readable, writable, options } = ev.transformer;
   if (options.dir === "send") encryptFrames(readable, writable, keyring, options.kind, live);
-  else decryptFrames(readable, writable, keyring, options.kind, options.mid, live);
+  else decryptFrames(readable, writable, keyring, options.kind, options.slot, live);
 };
 
 setInterval(() => {
