@@ -373,6 +373,7 @@ class Session {
         this.ended = true;
         await this.writeEnd(this.everIn.size > 1 ? CallStatus.completed : CallStatus.cancelled);
       }
+      if (m.reason === "call-ended") this.forgetRing();
       if (m.reason !== "left") this.closed();
     }
   }
@@ -489,6 +490,8 @@ class Session {
     );
     this.signal({ t: "leave" });
     const remaining = await ended;
+    // The last one out: nothing is left to join (our own end message does not come back to us).
+    if (remaining === 0) this.forgetRing();
     this.closed();
     if (remaining !== 0 || (!this.starter && status !== CallStatus.completed)) return;
     await this.writeEnd(status);
@@ -506,6 +509,11 @@ class Session {
       },
     };
     await this.client.send(this.conversationId, MessageType.call, content);
+  }
+
+  private forgetRing() {
+    const { [this.conversationId]: ring, ...rest } = ringing.value;
+    if (ring === this.callId) ringing.value = rest;
   }
 
   /** The call is over for this browser: media stops and the keys are forgotten. */
