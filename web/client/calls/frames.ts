@@ -1,7 +1,7 @@
 // Call media frames through encoded transforms: sealing and opening each frame with the call
 // key (src/calling/frame-crypto.ts format), shared by the main thread (createEncodedStreams)
 // and the call worker (RTCRtpScriptTransform), with the counters the call screen and tests read.
-import { CallKeyring } from "../../../src/calling/frame-crypto.ts";
+import { CallKeyring, FrameError } from "../../../src/calling/frame-crypto.ts";
 
 export type FrameKind = "audio" | "video" | "screen";
 export type EncodedFrame = { data: ArrayBuffer };
@@ -25,11 +25,14 @@ export interface FrameSink {
  */
 export function clearBytes(kind: FrameKind, data: Uint8Array): number {
   if (kind === "audio" || data.length === 0) return 0;
-  return Math.min(data.length, (data[0]! & 1) === 0 ? 10 : 3);
+  return (data[0]! & 1) === 0 ? 10 : 3;
 }
 
 export async function sealFrame(keyring: CallKeyring, kind: FrameKind, plain: Uint8Array): Promise<Uint8Array> {
   const n = clearBytes(kind, plain);
+  // Never the case for VP8 (its frame tag is 3 bytes, a keyframe's header 10); refused rather
+  // than sealed in a way the receiver would split differently.
+  if (plain.length < n) throw new FrameError("a video frame shorter than its header");
   const head = plain.subarray(0, n);
   const body = await keyring.encrypt(plain.subarray(n), head);
   if (n === 0) return body;
@@ -58,7 +61,11 @@ export function encryptFrames(readable: ReadableStream<EncodedFrame>, writable: 
         transform: async (frame, ctl) => {
           if (keyring.current === undefined) return;
           const plain = new Uint8Array(frame.data);
-          frame.data = (await sealFrame(keyring, kind, plain)).buffer as ArrayBuffer;
+          try {
+            frame.data = (await sealFrame(keyring, kind, plain)).buffer as ArrayBuffer;
+          } catch {
+            return;
+          }
           sink.sent(kind, plain);
           ctl.enqueue(frame);
         },
