@@ -11,6 +11,22 @@ const out = join(root, "dist", "web");
 rmSync(out, { recursive: true, force: true });
 mkdirSync(join(out, "app"), { recursive: true });
 
+// The call worker (frame transforms for RTCRtpScriptTransform) is a bundle of its own, loaded
+// only when a call needs it; the app learns its hashed name at build time.
+const worker = await Bun.build({
+  entrypoints: [join(src, "calls", "worker.ts")],
+  outdir: join(out, "app"),
+  target: "browser",
+  format: "esm",
+  minify: true,
+  naming: { entry: "call-[name]-[hash].[ext]" },
+});
+if (!worker.success) {
+  for (const log of worker.logs) console.error(log);
+  process.exit(1);
+}
+const workerFile = basename(worker.outputs[0]!.path);
+
 const app = await Bun.build({
   entrypoints: [join(src, "main.tsx")],
   outdir: join(out, "app"),
@@ -19,7 +35,7 @@ const app = await Bun.build({
   minify: true,
   splitting: false,
   naming: { entry: "[name]-[hash].[ext]", asset: "[name]-[hash].[ext]" },
-  define: { "process.env.NODE_ENV": '"production"' },
+  define: { "process.env.NODE_ENV": '"production"', OUTPOST_CALL_WORKER: JSON.stringify(`/app/${workerFile}`) },
   // src/client/files.ts uses node:crypto's createHash and (for path saves, never called
   // here) node:fs/promises: small browser shims instead of the bundler's large polyfills.
   plugins: [
@@ -41,7 +57,7 @@ const css = app.outputs.filter((o) => o.path.endsWith(".css")).map((o) => basena
 
 // The service worker keeps its fixed name (browsers re-check it on every visit) and knows
 // the hashed shell files it caches through a version stamp derived from them.
-const shell = ["/", ...js.map((f) => `/app/${f}`), ...css.map((f) => `/app/${f}`), "/manifest.webmanifest", "/app-icon.svg"];
+const shell = ["/", ...js.map((f) => `/app/${f}`), ...css.map((f) => `/app/${f}`), `/app/${workerFile}`, "/manifest.webmanifest", "/app-icon.svg"];
 const sw = await Bun.build({ entrypoints: [join(src, "sw.ts")], target: "browser", minify: true });
 if (!sw.success) {
   for (const log of sw.logs) console.error(log);
@@ -64,4 +80,4 @@ for (const f of [...js.map((f) => join(out, "app", f)), ...css.map((f) => join(o
   raw += bytes.length;
   gz += gzipSync(bytes).length;
 }
-console.log(`web client: ${(raw / 1024).toFixed(1)} KiB, ${(gz / 1024).toFixed(1)} KiB gzip (${js.join(", ")})`);
+console.log(`web client: ${(raw / 1024).toFixed(1)} KiB, ${(gz / 1024).toFixed(1)} KiB gzip (${js.join(", ")}); call worker ${(gzipSync(readFileSync(join(out, "app", workerFile))).length / 1024).toFixed(1)} KiB gzip`);

@@ -1,6 +1,7 @@
 // End-to-end encryption of call media frames (isomorphic: Bun and browsers, WebCrypto only).
 // Each RTP payload becomes: version(1) ‖ keyId(1) ‖ iv(12) ‖ AES-256-GCM(ciphertext ‖ tag),
-// the first 14 bytes authenticated as AAD. The per-call key travels in encrypted call
+// the first 14 bytes authenticated as AAD (plus, for browser video, the codec header bytes
+// the frame keeps in clear in front of it: `extraAad`). The per-call key travels in encrypted call
 // messages; the SFU never holds it and only ever forwards these frames.
 
 export const FRAME_VERSION = 1;
@@ -49,14 +50,14 @@ export class CallKeyring {
     return this.keys.has(keyId);
   }
 
-  async encrypt(plain: Uint8Array): Promise<Uint8Array> {
+  async encrypt(plain: Uint8Array, extraAad?: Uint8Array): Promise<Uint8Array> {
     if (this.current === undefined) throw new FrameError("no call key yet");
     const header = new Uint8Array(FRAME_HEADER_BYTES);
     header[0] = FRAME_VERSION;
     header[1] = this.current;
     crypto.getRandomValues(header.subarray(2));
     const ct = new Uint8Array(
-      await crypto.subtle.encrypt({ name: "AES-GCM", iv: header.subarray(2) as BufferSource, additionalData: header as BufferSource }, this.keys.get(this.current)!, plain as BufferSource),
+      await crypto.subtle.encrypt({ name: "AES-GCM", iv: header.subarray(2) as BufferSource, additionalData: aad(header, extraAad) }, this.keys.get(this.current)!, plain as BufferSource),
     );
     const out = new Uint8Array(FRAME_HEADER_BYTES + ct.length);
     out.set(header);
@@ -64,7 +65,7 @@ export class CallKeyring {
     return out;
   }
 
-  async decrypt(frame: Uint8Array): Promise<Uint8Array> {
+  async decrypt(frame: Uint8Array, extraAad?: Uint8Array): Promise<Uint8Array> {
     if (frame.length < FRAME_HEADER_BYTES + TAG_BYTES) throw new FrameError("frame too short");
     if (frame[0] !== FRAME_VERSION) throw new FrameError(`unknown frame version ${frame[0]}`);
     const key = this.keys.get(frame[1]!);
@@ -72,10 +73,19 @@ export class CallKeyring {
     const header = frame.subarray(0, FRAME_HEADER_BYTES);
     try {
       return new Uint8Array(
-        await crypto.subtle.decrypt({ name: "AES-GCM", iv: header.subarray(2) as BufferSource, additionalData: header as BufferSource }, key, frame.subarray(FRAME_HEADER_BYTES) as BufferSource),
+        await crypto.subtle.decrypt({ name: "AES-GCM", iv: header.subarray(2) as BufferSource, additionalData: aad(header, extraAad) }, key, frame.subarray(FRAME_HEADER_BYTES) as BufferSource),
       );
     } catch {
       throw new FrameError("frame failed authentication");
     }
   }
+}
+
+/** The frame header, followed by any bytes the caller keeps in clear but wants authenticated. */
+function aad(header: Uint8Array, extra: Uint8Array | undefined): BufferSource {
+  if (!extra?.length) return header as BufferSource;
+  const out = new Uint8Array(header.length + extra.length);
+  out.set(header);
+  out.set(extra, header.length);
+  return out as BufferSource;
 }

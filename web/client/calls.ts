@@ -1,9 +1,12 @@
 // Browser calls: start/join through the client API, node signalling carried over the SDK's
-// relay connection ({t:"call"} control frames), an RTCPeerConnection negotiated like the SDK's
-// werift participant, media frames encrypted/decrypted in encoded streams with the per-call
-// key, and the key/lifecycle 7000 messages sent exactly as src/client/calls.ts sends them.
+// relay connection ({t:"call"} control frames), an RTCPeerConnection negotiated once like the
+// SDK's werift participant (microphone, camera and screen send m-lines; audio, video and screen
+// receive slots), media frames encrypted/decrypted in encoded transforms (./calls/frames.ts) with
+// the per-call key, and the key/lifecycle 7000 messages sent exactly as src/client/calls.ts does.
 import { signal } from "@preact/signals";
 import { CallKeyring, newCallKey, type CallKey } from "../../src/calling/frame-crypto.ts";
+import type { SlotAssignment } from "../../src/calling/signalling.ts";
+import { decryptFrames, encryptFrames, mergeStats, newFrameStats, statsSink, type EncodedFrame, type FrameKind, type FrameStats, type TransformOptions, type WorkerRequest } from "./calls/frames.ts";
 import type { CallTicket } from "../../src/calling/calls.service.ts";
 import type { NodeMessage } from "../../src/calling/signalling.ts";
 import type { CallContent } from "../../src/client/calls.ts";
@@ -13,7 +16,10 @@ import type { ReceivedMessage } from "../../src/client/messages.ts";
 
 const CallStatus = { starting: 0, completed: 1, missed: 2, cancelled: 3 } as const;
 const CALL_ID = /^c[0-9a-f]{32}$/;
-const RECEIVE_SLOTS = 3;
+/** Receive slots asked for at join (the node fills them; more sources than slots: the loudest, then join order). */
+const RECEIVE_SLOTS = { audio: 3, video: 4, screen: 1 } as const;
+/** A tile shows while its slot's frames keep opening; a camera turned off or a share stopped goes after this. */
+const LIVE_MS = 1500;
 
 export interface CallView {
   callId: string;
@@ -22,21 +28,97 @@ export interface CallView {
   muted: boolean;
   /** Device ids of the others in the call, in join order. */
   others: string[];
+  /** The grant lets this device send video and share its screen (security group `calling.video`). */
+  videoAllowed: boolean;
+  camera: boolean;
+  sharing: boolean;
+  /** Which participant the node puts in each receive slot (its `slots` messages). */
+  slots: SlotAssignment[];
+  /** Video and screen slots whose frames are arriving now. */
+  live: string[];
 }
+
+/** Pictures of the call: remote receive slots by mid, and this device's camera preview. */
+export const callMedia = signal<{ remote: Record<string, MediaStream>; preview: MediaStream | null }>({ remote: {}, preview: null });
 
 /** The call this browser is in (one at a time). */
 export const activeCall = signal<CallView | null>(null);
 /** Calls others started, by conversation (cleared by their end message). */
 export const ringing = signal<Record<string, string>>({});
 /** Counters the tests (and a curious user in devtools) read: frames through the transforms. */
-export const frameStats = { encrypted: 0, decrypted: 0, failed: 0, sentPlain: [] as string[], receivedPlain: [] as string[] };
+export const frameStats: FrameStats = newFrameStats();
+const mainSink = statsSink(frameStats);
+// Readable from devtools (and the browser tests): whether media really goes through the transforms.
+(globalThis as { outpostCallStats?: FrameStats }).outpostCallStats = frameStats;
 
-type EncodedFrame = { data: ArrayBuffer };
 type EncodedStreams = { readable: ReadableStream<EncodedFrame>; writable: WritableStream<EncodedFrame> };
 const streamsOf = (x: RTCRtpSender | RTCRtpReceiver) => (x as unknown as { createEncodedStreams(): EncodedStreams }).createEncodedStreams();
-const SAMPLE = 40;
-// Readable from devtools (and the browser tests): whether media really goes through the transforms.
-(globalThis as { outpostCallStats?: typeof frameStats }).outpostCallStats = frameStats;
+type ScriptTransformCtor = new (worker: Worker, options: TransformOptions) => unknown;
+const ScriptTransform = (globalThis as { RTCRtpScriptTransform?: ScriptTransformCtor }).RTCRtpScriptTransform;
+/** The worker bundle's hashed path, set by scripts/build-web.ts. */
+declare const OUTPOST_CALL_WORKER: string;
+
+/**
+ * Where frames are transformed: on the page with createEncodedStreams (Chromium), else in a
+ * worker with RTCRtpScriptTransform (the standard API; Firefox, Safari). localStorage
+ * `outpost.transform=script` forces the worker where both exist (tests of that path).
+ */
+function transformMode(): FrameStats["mode"] {
+  const streams = "createEncodedStreams" in RTCRtpSender.prototype;
+  let forced: string | null = null;
+  try {
+    forced = localStorage.getItem("outpost.transform");
+  } catch {
+    /* storage blocked: the default applies */
+  }
+  if (ScriptTransform && (forced === "script" || !streams)) return "script-transform";
+  if (streams) return "encoded-streams";
+  throw new Error("this browser cannot encrypt call media end to end (no encoded transforms)");
+}
+
+/** One call's frame transforms, on the page or in the call worker. */
+class MediaCrypto {
+  private worker: Worker | undefined;
+  constructor(
+    readonly mode: FrameStats["mode"],
+    private readonly keyring: CallKeyring,
+  ) {
+    frameStats.mode = mode;
+    if (mode === "script-transform") {
+      this.worker = new Worker(OUTPOST_CALL_WORKER, { type: "module", name: "call" });
+      this.worker.onmessage = (ev: MessageEvent<FrameStats>) => mergeStats(frameStats, ev.data);
+    }
+  }
+
+  get pcConfig(): RTCConfiguration {
+    return this.mode === "encoded-streams" ? ({ encodedInsertableStreams: true } as RTCConfiguration) : {};
+  }
+
+  attach(x: RTCRtpSender | RTCRtpReceiver, options: TransformOptions) {
+    if (this.worker) {
+      (x as unknown as { transform: unknown }).transform = new ScriptTransform!(this.worker, options);
+      return;
+    }
+    const { readable, writable } = streamsOf(x);
+    if (options.dir === "send") encryptFrames(readable, writable, this.keyring, options.kind, mainSink);
+    else decryptFrames(readable, writable, this.keyring, options.kind, options.slot, mainSink);
+  }
+
+  /** The page's keyring has the key already; the worker gets its own copy. */
+  key(k: CallKey) {
+    this.post({ t: "key", keyId: k.keyId, raw: k.raw });
+  }
+
+  close() {
+    this.post({ t: "clear" });
+    this.worker?.terminate();
+    this.worker = undefined;
+  }
+
+  private post(m: WorkerRequest) {
+    this.worker?.postMessage(m);
+  }
+}
 
 async function usernameHash(username: string): Promise<string> {
   return toHex(new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(username.toLowerCase()))));
@@ -111,6 +193,16 @@ export function setMuted(muted: boolean) {
   session?.mute(muted);
 }
 
+/** Turns the camera on or off (the video m-line was negotiated at join: only its track changes). */
+export async function setCamera(on: boolean): Promise<void> {
+  await session?.setCamera(on);
+}
+
+/** Starts or stops sharing the screen (a browser picker asks which screen or window). */
+export async function setSharing(on: boolean): Promise<void> {
+  await session?.setSharing(on);
+}
+
 async function enter(ticket: CallTicket, starter: boolean): Promise<Session> {
   if (session) throw new Error("already in a call");
   const s = new Session(api(), ticket, starter);
@@ -129,8 +221,16 @@ class Session {
   readonly conversationId: string;
   private readonly keyring = new CallKeyring();
   private currentKey: CallKey | undefined;
-  private readonly pc = new RTCPeerConnection({ encodedInsertableStreams: true } as RTCConfiguration);
+  private readonly media: MediaCrypto;
+  private readonly pc: RTCPeerConnection;
   private track: MediaStreamTrack | undefined;
+  private videoTx: RTCRtpTransceiver | undefined;
+  private screenTx: RTCRtpTransceiver | undefined;
+  private camera: MediaStreamTrack | undefined;
+  private screen: MediaStreamTrack | undefined;
+  /** Receive slots by mid: their kind and the name their transform counts frames under. */
+  private readonly slotNames = new Map<string, { kind: FrameKind; slot: string }>();
+  private liveTimer: ReturnType<typeof setInterval> | undefined;
   private participantId = "";
   private order: string[] = [];
   private readonly everIn = new Set<string>();
@@ -147,7 +247,11 @@ class Session {
   ) {
     this.callId = ticket.callId;
     this.conversationId = ticket.conversationId;
-    activeCall.value = { callId: this.callId, conversationId: this.conversationId, state: "joining", muted: false, others: [] };
+    this.media = new MediaCrypto(transformMode(), this.keyring);
+    this.pc = new RTCPeerConnection(this.media.pcConfig);
+    const videoAllowed = ticket.role !== "listener" && ticket.kinds.video && ticket.kinds.screen;
+    activeCall.value = { callId: this.callId, conversationId: this.conversationId, state: "joining", muted: false, others: [], videoAllowed, camera: false, sharing: false, slots: [], live: [] };
+    callMedia.value = { remote: {}, preview: null };
   }
 
   private publish(patch: Partial<CallView>) {
@@ -179,25 +283,44 @@ class Session {
   }
 
   async connect() {
-    const sends = this.ticket.role !== "listener" && this.ticket.kinds.audio;
-    if (sends) this.track = (await navigator.mediaDevices.getUserMedia({ audio: true })).getAudioTracks()[0];
+    const sender = this.ticket.role !== "listener";
+    const kinds = this.ticket.kinds;
+    if (sender && kinds.audio) this.track = (await navigator.mediaDevices.getUserMedia({ audio: true })).getAudioTracks()[0];
+    // Camera and screen m-lines are offered whenever the grant allows them, without a track yet:
+    // turning either on later is a replaceTrack, never a renegotiation (the node has none).
+    const sendVideo = sender && kinds.video;
+    const sendScreen = sender && kinds.screen;
+    const send: FrameKind[] = [...(this.track ? (["audio"] as const) : []), ...(sendVideo ? (["video"] as const) : []), ...(sendScreen ? (["screen"] as const) : [])];
+    const receive = (["audio", "video", "screen"] as const).filter((k) => kinds[k]);
     const joined = this.next("joined");
-    this.signal({ t: "join", token: this.ticket.token, send: this.track ? ["audio"] : [], receive: ["audio"] });
+    this.signal({ t: "join", token: this.ticket.token, send, receive });
     const j = await joined;
     this.participantId = j.participantId;
     this.order = [...j.participants.map((p) => p.participantId), j.participantId];
     for (const id of this.order) this.everIn.add(id);
-    const sendTx = this.track ? this.pc.addTransceiver(this.track, { direction: "sendonly" }) : undefined;
-    if (sendTx) this.encryptOutgoing(sendTx.sender);
-    const recv = Array.from({ length: RECEIVE_SLOTS }, () => this.pc.addTransceiver("audio", { direction: "recvonly" }));
-    for (const t of recv) this.decryptIncoming(t.receiver);
+    const audioTx = this.track ? this.pc.addTransceiver(this.track, { direction: "sendonly" }) : undefined;
+    if (sendVideo) this.videoTx = this.pc.addTransceiver("video", { direction: "sendonly" });
+    if (sendScreen) this.screenTx = this.pc.addTransceiver("video", { direction: "sendonly" });
+    const slots = receive.flatMap((kind) => Array.from({ length: RECEIVE_SLOTS[kind] }, () => ({ kind, t: this.pc.addTransceiver(kind === "audio" ? "audio" : "video", { direction: "recvonly" }) })));
     this.pc.ontrack = (ev) => {
-      const el = new Audio();
-      el.srcObject = new MediaStream([ev.track]);
-      void el.play().catch(() => undefined);
-      this.audio.push(el);
+      const mid = ev.transceiver.mid;
+      if (!mid) return;
+      if (ev.track.kind === "audio") {
+        const el = new Audio();
+        el.srcObject = new MediaStream([ev.track]);
+        void el.play().catch(() => undefined);
+        this.audio.push(el);
+      } else callMedia.value = { ...callMedia.value, remote: { ...callMedia.value.remote, [mid]: new MediaStream([ev.track]) } };
     };
+    const sends: [RTCRtpTransceiver | undefined, FrameKind][] = [
+      [audioTx, "audio"],
+      [this.videoTx, "video"],
+      [this.screenTx, "screen"],
+    ];
+    for (const [t, kind] of sends) if (t) this.media.attach(t.sender, { dir: "send", kind, slot: kind });
+    slots.forEach(({ kind, t }, i) => this.media.attach(t.receiver, { dir: "receive", kind, slot: `${kind}-${i}` }));
     await this.pc.setLocalDescription(await this.pc.createOffer());
+    slots.forEach(({ kind, t }, i) => this.slotNames.set(t.mid!, { kind, slot: `${kind}-${i}` }));
     // The offer goes out with its candidates (one message, like the SDK participant's).
     await new Promise<void>((resolve) => {
       if (this.pc.iceGatheringState === "complete") return resolve();
@@ -207,66 +330,34 @@ class Session {
     const answer = this.next("answer");
     const ready = this.next("media-ready");
     ready.catch(() => undefined);
+    const mids = (kind: FrameKind) => slots.filter((s) => s.kind === kind).map((s) => s.t.mid!);
     this.signal({
       t: "offer",
       sdp: this.pc.localDescription!.sdp,
-      send: sendTx ? { audio: sendTx.mid! } : {},
-      receive: { audio: recv.map((t) => t.mid!), video: [], screen: [] },
+      send: Object.fromEntries(sends.filter(([t]) => t).map(([t, kind]) => [kind, t!.mid!])),
+      receive: { audio: mids("audio"), video: mids("video"), screen: mids("screen") },
     });
     await this.pc.setRemoteDescription({ type: "answer", sdp: (await answer).sdp });
     await ready;
     if (this.order[0] === this.participantId) await this.takeOverKey();
     for (const p of pendingKeys.get(this.callId) ?? []) await this.receiveKey(p.key, p.from);
     pendingKeys.delete(this.callId);
+    this.liveTimer = setInterval(() => this.checkLive(), 300);
     this.publish({ state: "connected" });
   }
 
-  private encryptOutgoing(sender: RTCRtpSender) {
-    const { readable, writable } = streamsOf(sender);
-    void readable
-      .pipeThrough(
-        new TransformStream<EncodedFrame, EncodedFrame>({
-          transform: async (frame, ctl) => {
-            // Nothing leaves in clear: frames before the key arrives are dropped.
-            if (this.keyring.current === undefined) return;
-            const plain = new Uint8Array(frame.data);
-            frame.data = (await this.keyring.encrypt(plain)).buffer as ArrayBuffer;
-            frameStats.encrypted++;
-            if (frameStats.sentPlain.length < 500) frameStats.sentPlain.push(toHex(plain));
-            ctl.enqueue(frame);
-          },
-        }),
-      )
-      .pipeTo(writable)
-      .catch(() => undefined);
-  }
-
-  private decryptIncoming(receiver: RTCRtpReceiver) {
-    const { readable, writable } = streamsOf(receiver);
-    void readable
-      .pipeThrough(
-        new TransformStream<EncodedFrame, EncodedFrame>({
-          transform: async (frame, ctl) => {
-            try {
-              const plain = await this.keyring.decrypt(new Uint8Array(frame.data));
-              frameStats.decrypted++;
-              if (frameStats.receivedPlain.length < 50) frameStats.receivedPlain.push(toHex(plain.subarray(0, SAMPLE)));
-              frame.data = plain.buffer as ArrayBuffer;
-              ctl.enqueue(frame);
-            } catch {
-              frameStats.failed++;
-            }
-          },
-        }),
-      )
-      .pipeTo(writable)
-      .catch(() => undefined);
+  /** Which video and screen slots have pictures now (frames stop when a camera goes off or a share ends). */
+  private checkLive() {
+    const now = Date.now();
+    const live = [...this.slotNames].filter(([, { kind, slot }]) => kind !== "audio" && now - (frameStats.lastFrame[slot] ?? 0) < LIVE_MS).map(([mid]) => mid);
+    if (live.join() !== activeCall.value?.live.join()) this.publish({ live });
   }
 
   private async onNodeMessage(m: NodeMessage) {
     if (this.over) return;
     if (m.t === "ended") this.over = true;
-    if (m.t === "participant-joined") {
+    if (m.t === "slots") this.publish({ slots: m.slots });
+    else if (m.t === "participant-joined") {
       this.order.push(m.participant.participantId);
       this.everIn.add(m.participant.participantId);
       // The newcomer gets the current key only: earlier frames stay closed to it.
@@ -282,6 +373,7 @@ class Session {
         this.ended = true;
         await this.writeEnd(this.everIn.size > 1 ? CallStatus.completed : CallStatus.cancelled);
       }
+      if (m.reason === "call-ended") this.forgetRing();
       if (m.reason !== "left") this.closed();
     }
   }
@@ -296,6 +388,7 @@ class Session {
 
   private async install(k: CallKey) {
     await this.keyring.install(k);
+    this.media.key(k);
     this.currentKey = k;
   }
 
@@ -345,6 +438,47 @@ class Session {
     this.publish({ muted });
   }
 
+  async setCamera(on: boolean) {
+    if (!this.videoTx) throw new Error("video is off for your security group");
+    if (on === !!this.camera) return;
+    if (on) {
+      const track = (await navigator.mediaDevices.getUserMedia({ video: { width: { ideal: 640 }, height: { ideal: 360 }, frameRate: { ideal: 24 } } })).getVideoTracks()[0]!;
+      if (session !== this) return track.stop();
+      this.camera = track;
+      await this.videoTx.sender.replaceTrack(track);
+      callMedia.value = { ...callMedia.value, preview: new MediaStream([track]) };
+    } else {
+      const track = this.camera;
+      this.camera = undefined;
+      // A null track sends nothing: the others' tiles go when its frames stop.
+      await this.videoTx.sender.replaceTrack(null);
+      track?.stop();
+      callMedia.value = { ...callMedia.value, preview: null };
+    }
+    this.publish({ camera: on });
+  }
+
+  async setSharing(on: boolean) {
+    if (!this.screenTx) throw new Error("screen sharing is off for your security group");
+    if (on === !!this.screen) return;
+    if (on) {
+      const track = (await navigator.mediaDevices.getDisplayMedia({ video: { frameRate: { ideal: 15 } }, audio: false })).getVideoTracks()[0]!;
+      if (session !== this) return track.stop();
+      // Text and edges stay sharp rather than motion smooth.
+      track.contentHint = "detail";
+      // The browser's own "Stop sharing" (or a closed window) ends the track: stop here too.
+      track.addEventListener("ended", () => void this.setSharing(false).catch(() => undefined));
+      this.screen = track;
+      await this.screenTx.sender.replaceTrack(track);
+    } else {
+      const track = this.screen;
+      this.screen = undefined;
+      await this.screenTx.sender.replaceTrack(null);
+      track?.stop();
+    }
+    this.publish({ sharing: on });
+  }
+
   /** Leaves; the last one out writes the end (completed, or cancelled when nobody else came). */
   async leave() {
     if (this.ended) return this.closed();
@@ -356,6 +490,8 @@ class Session {
     );
     this.signal({ t: "leave" });
     const remaining = await ended;
+    // The last one out: nothing is left to join (our own end message does not come back to us).
+    if (remaining === 0) this.forgetRing();
     this.closed();
     if (remaining !== 0 || (!this.starter && status !== CallStatus.completed)) return;
     await this.writeEnd(status);
@@ -375,14 +511,22 @@ class Session {
     await this.client.send(this.conversationId, MessageType.call, content);
   }
 
+  private forgetRing() {
+    const { [this.conversationId]: ring, ...rest } = ringing.value;
+    if (ring === this.callId) ringing.value = rest;
+  }
+
   /** The call is over for this browser: media stops and the keys are forgotten. */
   closed() {
     if (session !== this) return;
     session = null;
-    this.track?.stop();
+    clearInterval(this.liveTimer);
+    for (const t of [this.track, this.camera, this.screen]) t?.stop();
     for (const el of this.audio) el.srcObject = null;
     this.pc.close();
     this.keyring.clear();
+    this.media.close();
     activeCall.value = null;
+    callMedia.value = { remote: {}, preview: null };
   }
 }
