@@ -35,6 +35,8 @@ const SOURCE_BUDGET: Record<MediaKind, number> = { audio: 200, video: 2000, scre
 class Source {
   readonly slots = new Set<Slot>();
   lastPacketAt = 0;
+  /** When the current run of packets began (a camera turned on, a share started). */
+  activeSince = 0;
   /** Smoothed audio level (lower is louder); 0 when the sender does not say. */
   level = 127;
   packetsIn = 0;
@@ -71,6 +73,11 @@ class Source {
     return true;
   }
 
+  /** Packets arrived within the last second: a camera that is on, a screen being shared. */
+  sending(now: number): boolean {
+    return now - this.lastPacketAt < ACTIVE_WINDOW_MS;
+  }
+
   speaking(now: number): boolean {
     return now - this.lastPacketAt < ACTIVE_WINDOW_MS && this.level < SPEAKING_LEVEL;
   }
@@ -81,6 +88,7 @@ class Source {
       this.dropped++;
       return;
     }
+    if (!this.sending(now)) this.activeSince = now;
     this.lastPacketAt = now;
     const al = extensions?.[RTP_EXTENSION_URI.audioLevelIndication] as { level: number } | undefined;
     const level = this.kind === "audio" ? (al ? al.level : 0) : 127;
@@ -257,7 +265,9 @@ export class Call {
   /**
    * Decides which source fills each receive slot of every participant. With no more
    * candidates than slots everyone is forwarded; otherwise audio goes to the loudest
-   * speakers, video follows speakers then join order, screen the latest sharer.
+   * speakers, video to cameras that are on (speakers first, then join order), screen to the
+   * one sharing now (the latest to start, when several do). Browsers negotiate camera and
+   * screen m-lines whether or not they send on them, so "has a source" is not "is sharing".
    */
   allocate(now = Date.now()) {
     const all = [...this.participants.values()];
@@ -266,8 +276,14 @@ export class Call {
     for (const kind of mediaKinds) {
       const sources = all.map((p) => p.sources.get(kind)).filter((s): s is Source => !!s);
       if (kind === "audio") sources.sort((a, b) => Number(b.speaking(now)) - Number(a.speaking(now)) || a.level - b.level);
-      else if (kind === "video") sources.sort((a, b) => Number(!!b.owner.sources.get("audio")?.speaking(now)) - Number(!!a.owner.sources.get("audio")?.speaking(now)) || a.owner.joinedAt - b.owner.joinedAt);
-      else sources.sort((a, b) => b.owner.joinedAt - a.owner.joinedAt);
+      else if (kind === "video")
+        sources.sort(
+          (a, b) =>
+            Number(b.sending(now)) - Number(a.sending(now)) ||
+            Number(!!b.owner.sources.get("audio")?.speaking(now)) - Number(!!a.owner.sources.get("audio")?.speaking(now)) ||
+            a.owner.joinedAt - b.owner.joinedAt,
+        );
+      else sources.sort((a, b) => Number(b.sending(now)) - Number(a.sending(now)) || b.activeSince - a.activeSince || b.owner.joinedAt - a.owner.joinedAt);
       ranked.set(kind, sources);
     }
     for (const sub of all) {

@@ -59,6 +59,32 @@ test("screen sharing travels in a screen slot, apart from the camera", async () 
   await viewer.leave();
 });
 
+test("the one screen slot goes to whoever is sharing now, not to the latest to join with a screen m-line", async () => {
+  // Browsers offer a screen m-line whether or not they share: three such participants, one viewer.
+  const sharer = await t.join({ callId: "share", participantId: "sharer" }, { send: ["audio", "screen"], receive: { audio: 1 } });
+  const idle = await t.join({ callId: "share", participantId: "idle" }, { send: ["audio", "screen"], receive: { audio: 1 } });
+  const viewer = await t.join({ callId: "share", participantId: "viewer" }, { send: ["audio", "screen"], receive: { audio: 1, screen: 1 } });
+  await sharedKey(viewer.keyring, sharer.keyring, idle.keyring);
+  const screenSlot = () => viewer.slots.find((s) => s.kind === "screen")?.participantId;
+  const got: ReceivedMedia[] = [];
+  viewer.onMedia((m) => m.kind === "screen" && got.push(m));
+  const share = async (p: typeof sharer, until: () => boolean) => {
+    for (let i = 0; i < 200 && !until(); i++) {
+      await p.sendRtp("screen", syntheticPayload(p.participantId, "screen", i));
+      await Bun.sleep(20);
+    }
+  };
+  await share(sharer, () => screenSlot() === "sharer" && got.some((m) => m.from === "sharer"));
+  expect(screenSlot()).toBe("sharer");
+  // The other one starts sharing later: the slot follows the latest sharer...
+  await share(idle, () => screenSlot() === "idle");
+  expect(screenSlot()).toBe("idle");
+  // ...and goes back to the first once the second has stopped and the first shares again.
+  await share(sharer, () => screenSlot() === "sharer");
+  expect(screenSlot()).toBe("sharer");
+  await Promise.all([sharer.leave(), idle.leave(), viewer.leave()]);
+});
+
 test("more speakers than audio slots: the one speaking is forwarded, and the slot follows the next speaker", async () => {
   const speakers = await Promise.all(["s1", "s2", "s3", "s4"].map((id) => t.join({ callId: "loud", participantId: id }, { send: ["audio"], receive: { audio: 1 } })));
   const listener = await t.join({ callId: "loud", participantId: "ear" }, { send: ["audio"], receive: { audio: 1 } });
