@@ -57,9 +57,13 @@ class Source {
   }
 
 
-  /** A new subscriber (or one that lost pictures) needs a keyframe; at most two requests a second reach the sender. */
-  requestKeyframe(now = Date.now()) {
-    if (this.kind === "audio" || !this.sendPli || now - this.lastPliAt < 500) return;
+  /**
+   * A new subscriber (or one that lost pictures) needs a keyframe; at most two requests a second
+   * reach the sender. `first`: a subscriber whose connection just came up (once per join) asks
+   * regardless, since whatever was asked for while it was connecting never reached it.
+   */
+  requestKeyframe(now = Date.now(), first = false) {
+    if (this.kind === "audio" || !this.sendPli || (!first && now - this.lastPliAt < 500)) return;
     this.lastPliAt = now;
     this.sendPli();
   }
@@ -123,9 +127,9 @@ class Slot {
     this.source = source;
     source?.slots.add(this);
     // A new source in the slot: keep the subscriber's sequence numbers and timestamps continuous,
-    // and have the sender start a picture the subscriber can decode.
+    // and have the sender start a picture the subscriber can decode (once it can receive one).
     this.rebase = true;
-    source?.requestKeyframe();
+    if (this.subscriber.mediaReady) source?.requestKeyframe();
   }
 
   send(packet: RtpPacket, original: RtpHeader) {
@@ -150,6 +154,8 @@ export class Participant {
   private releasePort?: () => void;
   joinedAt = Date.now();
   negotiated = false;
+  /** Its connection is up: media forwarded to it arrives. */
+  mediaReady = false;
   /** Said "leave": no longer counted as staying, even before its socket has closed. */
   leaving = false;
 
@@ -187,7 +193,13 @@ export class Participant {
     // The participant's side connects a moment before ours (DTLS ends with our Finished):
     // tell it when media it sends is really forwarded.
     const ready = pc.connectionStateChange.subscribe((state) => {
-      if (state === "connected") (ready.unSubscribe(), this.signal.send({ t: "media-ready" }));
+      if (state !== "connected") return;
+      ready.unSubscribe();
+      this.mediaReady = true;
+      this.signal.send({ t: "media-ready" });
+      // Keyframes asked for while this side was connecting were sent into the void: the pictures
+      // in its slots start now (a browser whose decoder waits may never ask again by itself).
+      for (const slot of this.slots) slot.source?.requestKeyframe(Date.now(), true);
     });
     try {
       await pc.setRemoteDescription({ type: "offer", sdp: msg.sdp });

@@ -174,11 +174,15 @@ describe("a call between two browsers", () => {
     for (const p of [alice, bob]) await p.evaluate(() => localStorage.setItem("outpost.transform", "script"));
     try {
       const [a0, b0] = [await stats(alice), await stats(bob)];
-      await bothInCall(bob, alice, "alice", "bob");
+      // Started and joined with video: the camera is on from the start on both sides.
+      await bob.getByRole("button", { name: "Video call" }).click();
+      await callBar(bob).getByRole("status").filter({ hasText: "In call" }).waitFor();
+      await alice.getByRole("button", { name: "Join with video" }).click();
+      await callBar(alice).getByRole("status").filter({ hasText: "In call" }).waitFor();
+      await expect.poll(() => callBar(bob).getByRole("button", { name: "Camera" }).getAttribute("aria-pressed")).toBe("true");
+      await expect.poll(() => callBar(alice).getByRole("button", { name: "Camera" }).getAttribute("aria-pressed")).toBe("true");
       expect((await stats(alice)).mode).toBe("script-transform");
       expect((await stats(bob)).mode).toBe("script-transform");
-      await callBar(alice).getByRole("button", { name: "Camera" }).click();
-      await callBar(bob).getByRole("button", { name: "Camera" }).click();
       await plays(alice, "Camera of bob");
       await plays(bob, "Camera of alice");
       await mediaFlows(alice, a0, ["audio", "video"]);

@@ -53,13 +53,32 @@ export async function openFrame(keyring: CallKeyring, kind: FrameKind, wire: Uin
   return out;
 }
 
-/** Frames leave only encrypted: before the first key arrives they are dropped. */
+/**
+ * How long a video frame waits for its key instead of being dropped. A picture can only start
+ * from a keyframe, and the one a joiner is sent first (the node asks for it on joining) comes
+ * in the moment before the call key's message does: dropped, the picture would wait for the
+ * next keyframe, which may never be asked for. Audio is never held: late sound is no use.
+ * Each slot has its own transform, so a frame sealed with a key nobody gives us only holds
+ * back its own sender's stream.
+ */
+const KEY_WAIT_MS = 3000;
+
+async function keyArrives(ready: () => boolean): Promise<boolean> {
+  const until = Date.now() + KEY_WAIT_MS;
+  while (!ready()) {
+    if (Date.now() > until) return false;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return true;
+}
+
+/** Frames leave only encrypted: before the first key arrives audio is dropped and video waits for it (briefly). */
 export function encryptFrames(readable: ReadableStream<EncodedFrame>, writable: WritableStream<EncodedFrame>, keyring: CallKeyring, kind: FrameKind, sink: FrameSink) {
   void readable
     .pipeThrough(
       new TransformStream<EncodedFrame, EncodedFrame>({
         transform: async (frame, ctl) => {
-          if (keyring.current === undefined) return;
+          if (keyring.current === undefined && (kind === "audio" || !(await keyArrives(() => keyring.current !== undefined)))) return;
           const plain = new Uint8Array(frame.data);
           try {
             frame.data = (await sealFrame(keyring, kind, plain)).buffer as ArrayBuffer;
@@ -75,13 +94,15 @@ export function encryptFrames(readable: ReadableStream<EncodedFrame>, writable: 
     .catch(() => undefined);
 }
 
-/** A frame that does not open (no key yet, tampered, a key we were never given) is dropped, never played. */
+/** A frame that does not open (no key yet — after a video frame's short wait —, tampered, a key we were never given) is dropped, never played. */
 export function decryptFrames(readable: ReadableStream<EncodedFrame>, writable: WritableStream<EncodedFrame>, keyring: CallKeyring, kind: FrameKind, slot: string, sink: FrameSink) {
   void readable
     .pipeThrough(
       new TransformStream<EncodedFrame, EncodedFrame>({
         transform: async (frame, ctl) => {
           const wire = new Uint8Array(frame.data);
+          const frameKey = wire[clearBytes(kind, wire) + 1];
+          if (kind !== "audio" && frameKey !== undefined && !keyring.has(frameKey)) await keyArrives(() => keyring.has(frameKey));
           try {
             const plain = await openFrame(keyring, kind, wire);
             frame.data = plain.buffer as ArrayBuffer;

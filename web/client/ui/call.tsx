@@ -13,12 +13,14 @@ export function CallButton(props: { conversation: Conversation }) {
   const [busy, setBusy] = useState(false);
   if (activeCall.value) return null;
   const incoming = ringing.value[c.id];
-  const go = async () => {
+  const go = async (video: boolean) => {
     setBusy(true);
     setError(null);
     try {
       if (incoming) await joinCall(incoming);
       else await startCall(c.id);
+      // With video: the camera goes on once in the call, where the grant allows it (the bar says why not).
+      if (video && activeCall.value?.videoAllowed) await setCamera(true);
     } catch (e) {
       setError(errorMessage(e));
     } finally {
@@ -27,8 +29,11 @@ export function CallButton(props: { conversation: Conversation }) {
   };
   return (
     <>
-      <button type="button" class="small" disabled={busy || !connected.value} onClick={() => void go()}>
+      <button type="button" class="small" disabled={busy || !connected.value} onClick={() => void go(false)}>
         {incoming ? "Join call" : "Call"}
+      </button>
+      <button type="button" class="small secondary" disabled={busy || !connected.value} onClick={() => void go(true)}>
+        {incoming ? "Join with video" : "Video call"}
       </button>
       {error && (
         <p class="error" role="alert">
