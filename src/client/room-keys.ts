@@ -56,18 +56,18 @@ const ENTRY_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$
 
 /**
  * The 4004 content for these keys. `filevaultinfo` holds the first (what readers of a single
- * key expect), `filevaultinfos` all of them when there are several; `resent` marks keys of
- * entries that already existed (a hand-over or an answer), not a new file.
+ * key expect), `filevaultinfos` the further ones when there are several; `resent` marks keys
+ * of entries that already existed (a hand-over or an answer), not a new file.
  */
 export function fileVaultContent(list: FileVaultInfo[], resent: boolean) {
-  return { changemask: 64, filevaultinfo: list[0], ...(list.length > 1 ? { filevaultinfos: list } : {}), ...(resent ? { resent: true } : {}) };
+  return { changemask: 64, filevaultinfo: list[0], ...(list.length > 1 ? { filevaultinfos: list.slice(1) } : {}), ...(resent ? { resent: true } : {}) };
 }
 
 /** The well-formed keys of a 4004 changemask-64 content (malformed ones are left out). */
 export function fileVaultInfosOf(content: unknown): FileVaultInfo[] {
   const c = content as { changemask?: unknown; filevaultinfo?: unknown; filevaultinfos?: unknown } | null;
   if (!c || c.changemask !== 64) return [];
-  const raw = Array.isArray(c.filevaultinfos) ? c.filevaultinfos : [c.filevaultinfo];
+  const raw: unknown[] = [c.filevaultinfo, ...(Array.isArray(c.filevaultinfos) ? c.filevaultinfos : [])];
   const out: FileVaultInfo[] = [];
   for (const r of raw) {
     const entryid = (r as { entryid?: unknown } | null)?.entryid;

@@ -71,6 +71,22 @@ describe("room Files-area keys", () => {
     expect(resentKeys(aliceIn)).toEqual([]);
   });
 
+  test("a large hand-over is split into several messages, each of bounded size", async () => {
+    const room = (await mod.createRoom({ title: "Big", memberIds: [alice.userId] })).id;
+    const ids: string[] = [];
+    for (const name of ["1.bin", "2.bin", "3.bin"]) ids.push((await files(mod).uploadToRoom(room, { name, bytes: random(100) })).entry.id);
+    // Keys as a file of ~3000 chunks describes itself (~200 KB each): three do not fit one message.
+    const store = roomKeys(mod).store;
+    for (const id of ids) store.set(id, { ...store.get(id)!, chunkhashes: Array.from({ length: 3000 }, (_, i) => i.toString(16).padStart(64, "0")) });
+    const bobIn = inbox(bob);
+    await mod.changeMembers(room, { add: [bob.userId] });
+    await until(() => resentKeys(bobIn).filter((m) => m.conversationId === room).length === 2, "two key messages", 10_000);
+    const sent = resentKeys(bobIn).filter((m) => m.conversationId === room);
+    expect(sent.map((m) => fileVaultInfosOf(m.content).length).sort()).toEqual([1, 2]);
+    for (const m of sent) expect(JSON.stringify(m.content).length).toBeLessThan(512 * 1024 + 1024);
+    expect(sent.flatMap((m) => fileVaultInfosOf(m.content).map((i) => i.entryid)).sort()).toEqual([...ids].sort());
+  });
+
   test("a new device of an existing member asks the room and gets the keys from the other members", async () => {
     const code = await alice.createSyncCode();
     const alice2 = await w.client("alice", { syncCode: code });
