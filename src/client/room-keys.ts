@@ -9,7 +9,7 @@
 import { decryptChunk, fromBase64url, toHex } from "../crypto/index.ts";
 import { OutpostError } from "./api.ts";
 import type { OutpostClient } from "./client.ts";
-import { fileContentOf, files, type FileContent, type RoomFileEntry } from "./files.ts";
+import { fileContentOf, files, type FileContent, type ReceiveOptions, type RoomFileEntry } from "./files.ts";
 import { MessageType, type ReceivedMessage } from "./messages.ts";
 
 /** A kept key: the file's content description and the room whose Files area holds the entry. */
@@ -19,6 +19,7 @@ export type RoomFileKey = FileContent & { roomid?: string };
 export interface RoomKeyStore {
   get(entryId: string): RoomFileKey | undefined;
   set(entryId: string, key: RoomFileKey): void;
+  delete(entryId: string): void;
   entries(): Iterable<[string, RoomFileKey]>;
 }
 
@@ -94,7 +95,7 @@ function content(key: RoomFileKey): FileContent {
 
 function memoryStore(): RoomKeyStore {
   const map = new Map<string, RoomFileKey>();
-  return { get: (id) => map.get(id), set: (id, k) => void map.set(id, k), entries: () => map.entries() };
+  return { get: (id) => map.get(id), set: (id, k) => void map.set(id, k), delete: (id) => void map.delete(id), entries: () => map.entries() };
 }
 
 export class RoomKeys {
@@ -153,6 +154,21 @@ export class RoomKeys {
     if (kept && !sameKey(kept, c)) return;
     this.store.set(entryId, { ...content(c as RoomFileKey), roomid: roomId });
     this.emit({ type: "key", roomId, entryId, content: { ...c, roomid: roomId } });
+  }
+
+  /**
+   * Downloads an entry with the key held for it. A key that does not fit the file (integrity
+   * error) is forgotten, so the entry can be asked for again (requestKeys) and a good key kept.
+   */
+  async download(entryId: string, opts: ReceiveOptions = {}): Promise<Uint8Array> {
+    const key = this.get(entryId);
+    if (!key) throw new OutpostError("no_key", `this device holds no key for entry ${entryId}: ask the room's members (requestKeys)`);
+    try {
+      return await files(this.client).download(key, opts);
+    } catch (e) {
+      if (e instanceof OutpostError && e.code === "integrity" && this.store.get(entryId)?.key === key.key) this.store.delete(entryId);
+      throw e;
+    }
   }
 
   /** Resolves with the key once this device holds it (rejects after `timeoutMs`). */

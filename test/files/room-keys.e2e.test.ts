@@ -143,6 +143,24 @@ describe("room Files-area keys", () => {
     expect(freshEvents.length).toBe(count);
   });
 
+  test("a key that does not fit the file (from a trusted sender) fails the download, is forgotten, and the right one is asked for", async () => {
+    const target = uploaded[1]!;
+    const good = roomKeys(mod).get(target.entryId)!;
+    const bob2 = await w.client("bob", { syncCode: await bob.createSyncCode() });
+    const keys2 = roomKeys(bob2).enable();
+    // The moderator is believed without the first-chunk check: a key whose later chunks fail.
+    const wrong = { ...good, entryid: target.entryId, chunkhashes: [good.chunkhashes[0]!, ...good.chunkhashes.slice(1).map(() => "0".repeat(64))] };
+    await mod.lookupUsers({ userIds: [bob.userId] }); // mod learns of the new device
+    await mod.send(roomId, MessageType.roomParameters, fileVaultContent([wrong], true), { devices: [bob2.deviceId] });
+    await keys2.waitForKey(target.entryId, 10_000);
+    await expect(keys2.download(target.entryId)).rejects.toMatchObject({ code: "integrity" });
+    expect(keys2.get(target.entryId)).toBeUndefined();
+    await expect(keys2.download(target.entryId)).rejects.toMatchObject({ code: "no_key" });
+    expect(await keys2.requestKeys(roomId, [target.entryId])).toBe(1);
+    await keys2.waitForKey(target.entryId, 10_000);
+    expect(same(await keys2.download(target.entryId), target.bytes)).toBe(true);
+  });
+
   test("a request naming another room's entries is not answered there; answers are rate limited per device and entry", async () => {
     const modEvents = events(mod);
     const malloryIn = inbox(mallory);

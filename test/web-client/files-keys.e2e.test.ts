@@ -1,13 +1,15 @@
 // Browser client: Files-area keys for members added after a file was uploaded. A moderator's
 // browser adding a member hands the key over; a member added by a client that hands nothing
 // over sees "Waiting for the key from a room member…", asks the room, and downloads once a
-// member's browser answered. Both download byte-identical files (SHA-256 compared).
+// member's browser answered; a key that does not fit its file is dropped and asked for again.
+// Every download is byte-identical (SHA-256 compared).
 import { createHash, randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import type { Page, Route } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { files } from "../../src/client/files.ts";
 import { MessageType } from "../../src/client/messages.ts";
+import { fileVaultContent } from "../../src/client/room-keys.ts";
 import { updateNetwork } from "../../src/modules/networks/networks.service.ts";
 import { inbox, until } from "../messaging/world.ts";
 import { accessibilityProblems, screenshot } from "../support/browser.ts";
@@ -93,6 +95,26 @@ describe("Files-area keys in the browser", () => {
     await expect.poll(() => area(carol).getByRole("button", { name: "Download early.bin" }).isEnabled(), { timeout: 15_000 }).toBe(true);
     expect(await area(carol).getByText("Waiting for the key from a room member…").count()).toBe(0);
     expect(sha(await download(carol, "early.bin"))).toBe(sha(bytes));
+
+    // A key that does not fit its file (here from dave, a moderator, so believed without the
+    // first-chunk check) fails the download; the browser drops it and asks the room again.
+    const lateBytes = new Uint8Array(randomBytes(200_000));
+    const late = await files(dave).upload(room.id, { name: "late.bin", bytes: lateBytes }, { chunkSize: 64 * 1024 });
+    const lateEntry = await dave.api.call<{ id: string }>("POST", `/api/client/v1/rooms/${room.id}/files`, { kind: "file", fileId: late.fileid, name: "late.bin" });
+    const carolDevices = (await dave.lookupUsers({ userIds: [ids("carol")] }))[0]!.devices.map((d) => d.deviceId);
+    const broken = { ...late, entryid: lateEntry.id, chunkhashes: late.chunkhashes.map((h, i) => (i === 0 ? h : "0".repeat(64))) };
+    await dave.send(room.id, MessageType.roomParameters, fileVaultContent([broken], true), { devices: carolDevices });
+    await area(carol).getByRole("button", { name: "Close" }).click();
+    await carol.getByRole("button", { name: "Files", exact: true }).click();
+    await expect.poll(() => area(carol).getByRole("button", { name: "Download late.bin" }).isEnabled(), { timeout: 15_000 }).toBe(true);
+    await area(carol).getByRole("button", { name: "Download late.bin" }).click();
+    await expect.poll(() => area(carol).getByRole("alert").textContent()).toContain("Download failed: chunk 1 was altered");
+    await area(carol).locator("li", { hasText: "late.bin" }).getByRole("status").filter({ hasText: "Waiting for the key from a room member…" }).waitFor();
+    await until(() => daveIn.some((m) => m.type === MessageType.roomFileKeyRequest && (m.content as { entryids: string[] }).entryids.includes(lateEntry.id)), "carol asks for late.bin's key again", 15_000);
+    await dave.send(room.id, MessageType.roomParameters, fileVaultContent([{ ...late, entryid: lateEntry.id }], true), { devices: carolDevices });
+    await expect.poll(() => area(carol).getByRole("button", { name: "Download late.bin" }).isEnabled(), { timeout: 15_000 }).toBe(true);
+    expect(sha(await download(carol, "late.bin"))).toBe(sha(lateBytes));
+
     // bob never had to ask: the hand-over brought his key.
     expect(daveIn.filter((m) => m.type === MessageType.roomFileKeyRequest).map((m) => m.senderUserId)).not.toContain(ids("bob"));
     for (const p of [alice, bob, carol]) expect(pageErrors(p)).toEqual([]);

@@ -547,6 +547,11 @@ const roomKeyStore: RoomKeyStore = {
     roomFiles.value = { ...roomFiles.value, [id]: key };
     scheduleSave();
   },
+  delete: (id) => {
+    const { [id]: _gone, ...rest } = roomFiles.value;
+    roomFiles.value = rest;
+    scheduleSave();
+  },
   entries: () => Object.entries(roomFiles.value),
 };
 function keys() {
@@ -637,9 +642,20 @@ export async function deleteRoomEntry(roomId: string, entryId: string) {
 }
 
 export async function downloadRoomFile(entry: RoomFileEntry, onProgress: (fraction: number) => void): Promise<Blob> {
+  const roomId = roomFiles.value[entry.id]?.roomid;
   const content = keys().get(entry.id);
   if (!content) throw new Error("Waiting for the key from a room member…");
-  const bytes = await files(sdk()).download(content, { onProgress: (p) => onProgress(p.total ? p.done / p.total : 1) });
+  let bytes: Uint8Array;
+  try {
+    bytes = await keys().download(entry.id, { onProgress: (p) => onProgress(p.total ? p.done / p.total : 1) });
+  } catch (e) {
+    // A key that does not fit the file was dropped by the SDK: ask the room for the right one.
+    if (e instanceof OutpostError && e.code === "integrity" && roomId && !roomFiles.value[entry.id]) {
+      keyAsked.delete(entry.id);
+      requestRoomKeys(roomId, [entry]);
+    }
+    throw e;
+  }
   return new Blob([bytes as Uint8Array<ArrayBuffer>], { type: content.mimetype || "application/octet-stream" });
 }
 
