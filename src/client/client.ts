@@ -183,6 +183,11 @@ export class OutpostClient {
    * reconnects from its cursor, so the relay delivers them again.
    */
   deliveryHandler: ((message: ReceivedMessage) => Promise<void>) | undefined;
+  /**
+   * Awaited after this client added members to a room (src/client/room-keys.ts hands them the
+   * Files area's keys); a failing hook does not fail the member change, it reports on its own.
+   */
+  readonly membersAddedHooks: ((roomId: string, userIds: string[]) => Promise<void>)[] = [];
   /** Awaited after new prekey secrets are kept and before they are published (persist state first). */
   beforePrekeyUpload: ((state: DeviceState) => Promise<void>) | undefined;
   /**
@@ -743,6 +748,8 @@ export class OutpostClient {
     if (change.remove?.length) await this.send(id, MessageType.roomMembers, control);
     const view = this.cache(await this.api.call<ConversationView>("POST", `/api/client/v1/conversations/${id}/members`, change));
     if (!change.remove?.length) await this.send(id, MessageType.roomMembers, control);
+    const added = (change.add ?? []).filter((u) => u !== this.userId);
+    if (view.kind === "room" && added.length) for (const hook of this.membersAddedHooks) await hook(id, added).catch(() => undefined);
     return view;
   }
 

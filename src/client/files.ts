@@ -153,6 +153,8 @@ async function withRetry<T>(signal: AbortSignal | undefined, run: () => Promise<
 }
 
 export class FileTransfer {
+  /** Told of every file this client puts into a room's Files area (src/client/room-keys.ts keeps its key). */
+  onRoomFileSaved: ((roomId: string, entryId: string, content: FileContent) => void) | undefined;
   constructor(readonly client: OutpostClient) {}
 
   /**
@@ -312,6 +314,7 @@ export class FileTransfer {
    */
   async saveToRoom(roomId: string, content: FileContent, opts: { name?: string; parentId?: string } = {}): Promise<RoomFileEntry> {
     const entry = await this.client.api.call<RoomFileEntry>("POST", `/api/client/v1/rooms/${roomId}/files`, { kind: "file", fileId: content.fileid, name: opts.name ?? content.name, ...(opts.parentId ? { parentId: opts.parentId } : {}) });
+    this.onRoomFileSaved?.(roomId, entry.id, { ...content, name: entry.name });
     await this.client.send(roomId, MessageType.roomParameters, { changemask: 64, filevaultinfo: { entryid: entry.id, ...content, name: entry.name } }).catch((e) => {
       // A room with no other device has nobody to tell.
       if (!(e instanceof OutpostError && e.code === "no_recipients")) throw e;

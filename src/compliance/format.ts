@@ -143,6 +143,7 @@ export const complianceRecordSchema = z
     kind(MessageType.star, starContent),
     kind(MessageType.attributesSync, noContent),
     kind(MessageType.pin, pinContent),
+    kind(MessageType.roomFileKeyRequest, noContent),
   ])
   .superRefine((r, ctx) => {
     const direct = directConversationPattern.test(r.conversationId);
@@ -366,6 +367,7 @@ function typeFields(r: ComplianceRecord, attachmentPath: string | undefined): { 
     case MessageType.leaveRoom:
     case MessageType.deleteRoom:
     case MessageType.attributesSync:
+    case MessageType.roomFileKeyRequest:
       return {};
   }
 }

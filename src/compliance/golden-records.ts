@@ -258,4 +258,6 @@ export const goldenRecords: Golden[] = [
       content: { pinned: true },
     },
   },
+  // 4015 room file key request (Outpost's own type: a device asks the room for Files-area keys; the line keeps the common keys only)
+  { file: "control", record: { ...inRoom("d1e2f3a4b5c611eda1b20242ac120002", 1700000000000000), ttl: 0, type: 4015, content: {} } },
 ];

@@ -19,6 +19,8 @@ export const MessageType = {
   /** Reserved (attributes sync request). */
   attributesSync: 4013,
   pin: 4014,
+  /** A member's device asks the room for keys of Files-area entries it lacks (src/client/room-keys.ts). */
+  roomFileKeyRequest: 4015,
   file: 6000,
   call: 7000,
   location: 8000,

@@ -8,6 +8,7 @@ import { OutpostClient, type DeviceState } from "../../src/client/client.ts";
 import { OutpostError, type ClientConfig } from "../../src/client/api.ts";
 import { MessageType, extractLinks, type ReceivedMessage, type LocationContent } from "../../src/client/messages.ts";
 import { files, fileContentOf, type FileContent, type FileProgress, type RoomFileEntry, type UploadHandle } from "../../src/client/files.ts";
+import { roomKeys, type RoomFileKey, type RoomKeyStore } from "../../src/client/room-keys.ts";
 import { Vault } from "./vault.ts";
 import { attachCalls } from "./calls.ts";
 import { notify } from "./notify.ts";
@@ -72,7 +73,7 @@ export const me = signal<{ userId: string; username: string } | null>(null);
 export const connected = signal(false);
 export const conversations = signal<Conversation[]>([]);
 export const messages = signal<LocalMessage[]>([]);
-export const roomFiles = signal<Record<string, FileContent>>({});
+export const roomFiles = signal<Record<string, RoomFileKey>>({});
 export const usernames = signal<Record<string, string>>({});
 export const currentId = signal<string | null>(null);
 export const typing = signal<Record<string, { userId: string; until: number }>>({});
@@ -477,6 +478,7 @@ export async function updateSettings(id: string, patch: { title?: string; descri
 }
 
 export async function changeMembers(id: string, change: { add?: string[]; remove?: string[]; moderators?: string[] }) {
+  keys(); // members added to a room get the Files-area keys this device holds (SDK hook)
   await sdk().changeMembers(id, change);
   await refreshConversation(id);
 }
@@ -592,13 +594,17 @@ async function onMessage(m: ReceivedMessage) {
     case MessageType.verification:
       addMessage({ id: m.packetId, conversationId: m.conversationId, senderUserId: m.senderUserId, kind: "notice", text: `${nameOf(m.senderUserId)} asked to compare safety numbers`, sentAt: m.sentAt, ttl: effectiveTtl(m.ttl), bor: 0, status: "received" });
       return;
+    case MessageType.roomFileKeyRequest:
+      // Answered off the message chain: the answer waits on the server, later messages need not.
+      void keys().receive(m).catch(() => undefined);
+      return;
     default:
       if (m.type >= MessageType.createRoom && m.type <= MessageType.deleteRoom) {
         // A room's deletion and this user's removal are announced before the server applies
         // them, so reading the conversation again could still find it: the notice decides,
         // when it comes from one of the room's moderators.
         const ctl = (c?.control ?? {}) as Record<string, unknown>;
-        if (m.type === MessageType.roomParameters && c?.changemask === 64) return onRoomFile(m, c.filevaultinfo);
+        if (m.type === MessageType.roomParameters && c?.changemask === 64) return onRoomFile(m);
         const byModerator = conv?.members.some((x) => x.userId === m.senderUserId && x.role === "moderator") ?? false;
         const removesMe = m.type === MessageType.roomMembers && Array.isArray(ctl.deletedusers) && ctl.deletedusers.includes(me.value?.userId);
         if (byModerator && (m.type === MessageType.deleteRoom || removesMe)) return dropConversation(m.conversationId);
@@ -609,18 +615,59 @@ async function onMessage(m: ReceivedMessage) {
   }
 }
 
-/** A file put into a room's Files area: keep its key (by entry id) so members can download it. */
-function onRoomFile(m: ReceivedMessage, info: unknown) {
-  const entryId = (info as { entryid?: unknown } | null)?.entryid;
-  let content: FileContent;
-  try {
-    content = fileContentOf(info);
-  } catch {
-    return;
+/** Files-area keys live in the roomFiles signal (saved in the vault) and are exchanged by the SDK's room-keys module. */
+const roomKeyStore: RoomKeyStore = {
+  get: (id) => roomFiles.value[id],
+  set: (id, key) => {
+    roomFiles.value = { ...roomFiles.value, [id]: key };
+    scheduleSave();
+  },
+  delete: (id) => {
+    const { [id]: _gone, ...rest } = roomFiles.value;
+    roomFiles.value = rest;
+    scheduleSave();
+  },
+  entries: () => Object.entries(roomFiles.value),
+};
+function keys() {
+  return roomKeys(sdk(), { store: roomKeyStore }).enable({ listen: false });
+}
+
+/**
+ * Keys of Files-area entries (a new file, or keys handed over or answered by a member): kept
+ * only after the SDK's checks against the room's list; a new file is said in the conversation.
+ */
+async function onRoomFile(m: ReceivedMessage) {
+  // Unverifiable now (Files area switched off, server unreachable): not kept; the area asks again when shown.
+  const kept = await keys()
+    .receive(m)
+    .catch(() => []);
+  if ((m.content as { resent?: unknown }).resent === true) return;
+  for (const [i, k] of kept.entries()) {
+    addMessage({ id: i === 0 ? m.packetId : `${m.packetId}:${k.entryId}`, conversationId: m.conversationId, senderUserId: m.senderUserId, kind: "notice", text: `${nameOf(m.senderUserId)} added ${k.content.name} to the Files area`, sentAt: m.sentAt, ttl: 0, bor: 0, status: "received" });
   }
-  if (typeof entryId !== "string") return;
-  roomFiles.value = { ...roomFiles.value, [entryId]: content };
-  addMessage({ id: m.packetId, conversationId: m.conversationId, senderUserId: m.senderUserId, kind: "notice", text: `${nameOf(m.senderUserId)} added ${content.name} to the Files area`, sentAt: m.sentAt, ttl: 0, bor: 0, status: "received" });
+}
+
+/**
+ * Asks the room's members for the keys of listed file entries this device lacks (once per entry
+ * per few minutes; holders answer this device only). Keys kept before rooms were recorded with
+ * them learn their room here, so this device can answer others' requests for them too.
+ */
+const keyAsked = new Map<string, number>();
+const ASK_AGAIN_MS = 3 * 60_000;
+export function requestRoomKeys(roomId: string, entries: RoomFileEntry[]) {
+  const t = Date.now();
+  const ask: string[] = [];
+  for (const e of entries) {
+    if (e.kind !== "file") continue;
+    const k = roomFiles.value[e.id];
+    if (k && !k.roomid && k.fileid === e.fileId) roomKeyStore.set(e.id, { ...k, roomid: roomId });
+    if (!k && t - (keyAsked.get(e.id) ?? 0) >= ASK_AGAIN_MS) ask.push(e.id);
+  }
+  if (ask.length === 0) return;
+  for (const id of ask) keyAsked.set(id, t);
+  // Alone in the room, or offline: asked again next time the area is shown after the interval.
+  void keys().requestKeys(roomId, ask).catch(() => ask.forEach((id) => keyAsked.delete(id)));
 }
 
 // ------------------------------------------------------------------ a room's Files area
@@ -655,9 +702,9 @@ export async function newRoomFolder(roomId: string, name: string, parentId: stri
 
 export async function uploadToRoom(roomId: string, file: File, parentId: string | null, onProgress: (fraction: number) => void) {
   const bytes = new Uint8Array(await file.arrayBuffer());
+  const k = keys();
   const { entry, content } = await files(sdk()).uploadToRoom(roomId, { name: file.name, bytes, ...(file.type ? { mimetype: file.type } : {}) }, { ...(parentId ? { parentId } : {}), onProgress: (p) => onProgress(p.total ? p.done / p.total : 1) });
-  roomFiles.value = { ...roomFiles.value, [entry.id]: content };
-  scheduleSave();
+  k.remember(roomId, entry.id, content);
   return entry;
 }
 
@@ -670,9 +717,20 @@ export async function deleteRoomEntry(roomId: string, entryId: string) {
 }
 
 export async function downloadRoomFile(entry: RoomFileEntry, onProgress: (fraction: number) => void): Promise<Blob> {
-  const content = roomFiles.value[entry.id];
-  if (!content) throw new Error("this device did not receive the key of this file (it was added before this device joined the room)");
-  const bytes = await files(sdk()).download(content, { onProgress: (p) => onProgress(p.total ? p.done / p.total : 1) });
+  const roomId = roomFiles.value[entry.id]?.roomid;
+  const content = keys().get(entry.id);
+  if (!content) throw new Error("Waiting for the key from a room member…");
+  let bytes: Uint8Array;
+  try {
+    bytes = await keys().download(entry.id, { onProgress: (p) => onProgress(p.total ? p.done / p.total : 1) });
+  } catch (e) {
+    // A key that does not fit the file was dropped by the SDK: ask the room for the right one.
+    if (e instanceof OutpostError && e.code === "integrity" && roomId && !roomFiles.value[entry.id]) {
+      keyAsked.delete(entry.id);
+      requestRoomKeys(roomId, [entry]);
+    }
+    throw e;
+  }
   return new Blob([bytes as Uint8Array<ArrayBuffer>], { type: content.mimetype || "application/octet-stream" });
 }
 

@@ -4,7 +4,8 @@ import type { AppContext } from "../../app/context.ts";
 import { errorResponses } from "../../http/openapi.ts";
 import type { App } from "../../http/types.ts";
 import { bearerSecurity, deviceOf } from "../devices/device-auth.ts";
-import { addRoomFile, createFolder, deleteRoomEntry, listRoomFiles, updateRoomEntry } from "./room-files.service.ts";
+import { addRoomFile, createFolder, deleteRoomEntry, listRoomFiles, lookupRoomEntries, updateRoomEntry } from "./room-files.service.ts";
+import { allowRoomKeyDelivery } from "./room-key-audience.ts";
 
 const json = <T extends z.ZodType>(schema: T) => ({ content: { "application/json": { schema } } });
 const base = { tags: ["Client files"], security: bearerSecurity };
@@ -27,6 +28,7 @@ const Entry = z
 const Name = z.string().min(1).max(255);
 
 export function registerRoomFileRoutes(app: App, ctx: AppContext) {
+  allowRoomKeyDelivery(ctx);
   app.openapi(
     createRoute({
       ...base,
@@ -57,6 +59,17 @@ export function registerRoomFileRoutes(app: App, ctx: AppContext) {
       const created = body.kind === "folder" ? await createFolder(ctx, me, roomId, body) : await addRoomFile(ctx, me, roomId, body);
       return c.json(created, 201);
     },
+  );
+  app.openapi(
+    createRoute({
+      ...base,
+      method: "post",
+      path: "/api/client/v1/rooms/{id}/files/lookup",
+      summary: "The entries among these ids that exist in the room's Files area (members check file keys received from other members against it)",
+      request: { params: RoomParam, body: json(z.object({ ids: z.array(EntryId).min(1).max(200) }).strict()) },
+      responses: { 200: { description: "the entries found (unknown ids are left out)", ...json(z.object({ items: z.array(Entry) })) }, ...errorResponses(400, 401, 403, 404) },
+    }),
+    (c) => c.json(lookupRoomEntries(ctx, deviceOf(ctx, c), c.req.valid("param").id, c.req.valid("json").ids), 200),
   );
   app.openapi(
     createRoute({

@@ -87,6 +87,16 @@ export function listRoomFiles(ctx: AppContext, me: DevicePrincipal, roomId: stri
   return { items, next: rows.length > opts.limit ? items[items.length - 1]!.name : null };
 }
 
+/**
+ * The entries among `ids` that exist in this room's Files area (members): a client checks a
+ * file key it received from another member against this before keeping or handing it on.
+ */
+export function lookupRoomEntries(ctx: AppContext, me: DevicePrincipal, roomId: string, ids: string[]) {
+  room(ctx, me, roomId, false);
+  const rows = ctx.storage.read().select().from(roomFileEntries).where(and(eq(roomFileEntries.roomId, roomId), inArray(roomFileEntries.id, [...new Set(ids)]))).all();
+  return { items: rows.map(view) };
+}
+
 export async function createFolder(ctx: AppContext, me: DevicePrincipal, roomId: string, input: { name: string; parentId?: string }) {
   room(ctx, me, roomId, true);
   const parentId = folder(ctx, roomId, input.parentId);

@@ -1,9 +1,10 @@
 /** @jsxImportSource preact */
 // A room's Files area (when the network's file management is on): members browse folders
 // and download (decrypted and verified in the browser); moderators also upload, create
-// folders, rename and delete. Entry names are visible to the server, contents are not.
+// folders, rename and delete. Entry names are visible to the server, contents are not. A file
+// whose key this device lacks (added before it joined) is asked for from the room's members.
 import { useEffect, useRef, useState } from "preact/hooks";
-import { deleteRoomEntry, downloadRoomFile, listRoomEntries, me, newRoomFolder, renameRoomEntry, uploadToRoom, type Conversation, type RoomFileEntry } from "../store.ts";
+import { deleteRoomEntry, downloadRoomFile, listRoomEntries, me, newRoomFolder, renameRoomEntry, requestRoomKeys, roomFiles, uploadToRoom, type Conversation, type RoomFileEntry } from "../store.ts";
 import { ErrorText, errorMessage, fileSize, Modal } from "./common.tsx";
 
 export function FilesArea(props: { conversation: Conversation; onClose: () => void }) {
@@ -24,6 +25,7 @@ export function FilesArea(props: { conversation: Conversation; onClose: () => vo
       const page = await listRoomEntries(c.id, parentId, after);
       setItems((prev) => (after && prev ? [...prev, ...page.items] : page.items));
       setNext(page.next);
+      requestRoomKeys(c.id, page.items);
     } catch (e) {
       setError(errorMessage(e));
     }
@@ -135,6 +137,7 @@ export function FilesArea(props: { conversation: Conversation; onClose: () => vo
 function EntryRow(props: { entry: RoomFileEntry; moderator: boolean; onOpen: () => void; onDownload: () => void; onRename: (name: string) => Promise<void>; onDelete: () => Promise<void> }) {
   const e = props.entry;
   const [renaming, setRenaming] = useState(false);
+  const waiting = e.kind === "file" && !roomFiles.value[e.id];
   return (
     <li class="row" data-entry={e.name}>
       {renaming ? (
@@ -164,9 +167,15 @@ function EntryRow(props: { entry: RoomFileEntry; moderator: boolean; onOpen: () 
       ) : (
         <span>
           <span class="file-name">{e.name}</span> <span class="muted">({fileSize(e.size)})</span>{" "}
-          <button type="button" class="small secondary" aria-label={`Download ${e.name}`} onClick={props.onDownload}>
+          <button type="button" class="small secondary" aria-label={`Download ${e.name}`} disabled={waiting} onClick={props.onDownload}>
             Download
           </button>
+          {waiting && (
+            <span class="muted" role="status">
+              {" "}
+              Waiting for the key from a room member…
+            </span>
+          )}
         </span>
       )}
       {props.moderator && !renaming && (
