@@ -8,6 +8,7 @@ import { OutpostClient, type DeviceState } from "../client/client.ts";
 import type { ReceivedMessage } from "../client/messages.ts";
 import { files, fileContentOf, type FileContent } from "../client/files.ts";
 import { MessageType } from "../crypto/payload.ts";
+import { fromBase64url, toHex } from "../crypto/bytes.ts";
 import { ComplianceRecordError, type AttachmentData, type ComplianceRecord } from "./format.ts";
 import { ComplianceWriter, type ComplianceWriterOptions, type ComplianceWriterStatus } from "./writer.ts";
 
@@ -326,14 +327,21 @@ export class ComplianceBot {
         });
       case MessageType.roomMembers:
         return rec(m.type, { addedUsers: await this.usernamesOf(strings(control.addedusers)), deletedUsers: await this.usernamesOf(strings(control.deletedusers)) });
-      case MessageType.roomParameters:
+      case MessageType.roomParameters: {
+        // Settings changes carry their fields under `control`; a Files-area key (changemask 64,
+        // src/client/room-keys.ts) carries them at the top level, with the first key in
+        // `filevaultinfo` (the format has room for one: hand-overs of several keep the first).
+        const p = c.control !== undefined ? control : c;
+        const vault = (typeof p.filevaultinfo === "object" && p.filevaultinfo !== null ? p.filevaultinfo : undefined) as Record<string, unknown> | undefined;
         return rec(m.type, {
-          changeMask: num(control.changemask),
-          ...(str(control.title) !== undefined ? { title: str(control.title) } : {}),
-          ...(str(control.description) !== undefined ? { description: str(control.description) } : {}),
-          ...(num(control.ttl) !== undefined ? { ttl: num(control.ttl) } : {}),
-          ...(num(control.bor) !== undefined ? { bor: num(control.bor) } : {}),
+          changeMask: num(p.changemask),
+          ...(str(p.title) !== undefined ? { title: str(p.title) } : {}),
+          ...(str(p.description) !== undefined ? { description: str(p.description) } : {}),
+          ...(num(p.ttl) !== undefined ? { ttl: num(p.ttl) } : {}),
+          ...(num(p.bor) !== undefined ? { bor: num(p.bor) } : {}),
+          ...(vault ? { fileVaultInfo: { fileHash: str(vault.sha256) ?? "", guid: str(vault.entryid) ?? str(vault.fileid) ?? "", key: keyHex(vault.key) } } : {}),
         });
+      }
       case MessageType.file:
         return {
           ...withReceiver,
@@ -353,5 +361,15 @@ export class ComplianceBot {
         // Leave, delete room, attributes sync: the common keys only.
         return rec(m.type, {});
     }
+  }
+}
+
+/** A file key as the retention format writes keys (hex); "" when it is not a base64url key (the record is then refused and logged). */
+function keyHex(key: unknown): string {
+  if (typeof key !== "string" || !/^[A-Za-z0-9_-]+$/.test(key)) return "";
+  try {
+    return toHex(fromBase64url(key));
+  } catch {
+    return "";
   }
 }

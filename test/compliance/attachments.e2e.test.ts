@@ -19,7 +19,7 @@ const dir = tempDir("retention-files-");
 
 beforeAll(async () => {
   w = await startWorld();
-  await w.addUsers(["alice", "bob", "mallory"], { cheapHash: true });
+  await w.addUsers(["alice", "bob", "mallory", "dana", "eli"], { cheapHash: true });
   const { password } = await provisionComplianceWriter(w.server.ctx, systemActor, w.networkId, { mode: "remote", username: "filesbot" });
   const device = await OutpostClient.register({ config: { serviceUrl: w.server.url, networkId: w.networkId }, username: "filesbot", password, prekeyCount: 20 });
   await device.api.call("POST", "/api/client/v1/compliance/claim");
@@ -48,4 +48,18 @@ test("the retained attachment is the sent file, byte for byte, across many chunk
   // A member of the network outside the conversation still cannot read the file.
   const mallory = await w.client("mallory");
   await expect(files(mallory).download(sent.content)).rejects.toMatchObject({ code: "not_found" });
+}, 60_000);
+
+test("a file put in a room's Files area is retained as a 4004 saved-file line with its key", async () => {
+  const { updateNetwork } = await import("../../src/modules/networks/networks.service.ts");
+  await updateNetwork(w.server.ctx, w.networkId, { fileManagement: true });
+  const dana = await w.client("dana");
+  const eli = await w.client("eli");
+  const room = await dana.createRoom({ title: "Logistics", memberIds: [eli.userId] });
+  const before = readLines(join(dir, "m")).length;
+  const { entry, content } = await files(dana).uploadToRoom(room.id, { name: "manifest.csv", bytes: new TextEncoder().encode("crate,count\nwater,40\n") });
+  await until(() => readLines(join(dir, "m")).slice(before).some((l) => l.msgtype === 4004), "the saved-file line is retained", 20_000);
+  const line = readLines(join(dir, "m")).slice(before).find((l) => l.msgtype === 4004)! as { control: { changemask: number; filevaultinfo: { filehash: string; guid: string; key: string } } };
+  expect(line.control.changemask).toBe(64);
+  expect(line.control.filevaultinfo).toEqual({ filehash: content.sha256, guid: entry.id, key: Buffer.from(content.key, "base64url").toString("hex") });
 }, 60_000);
