@@ -157,6 +157,10 @@ export class OutpostClient {
   private ackTimer: ReturnType<typeof setTimeout> | undefined;
   private refilling = false;
   private reconnectDelay = 100;
+  /** Longest wait between reconnection attempts (the delay doubles from 100 ms up to it). */
+  maxReconnectDelayMs = 2000;
+  private retryTimer: ReturnType<typeof setTimeout> | undefined;
+  private retryNow: (() => void) | undefined;
   private complianceOwner: DirectoryEntry | undefined;
   /** Prekeys claimed per recipient device at a time (senders of many messages raise it). */
   prekeyBatch = 4;
@@ -268,13 +272,17 @@ export class OutpostClient {
     return client;
   }
 
-  /** Rebuilds a client from exportState() output. */
-  static async restore(state: DeviceState): Promise<OutpostClient> {
+  /**
+   * Rebuilds a client from exportState() output. With `policy` (kept from an earlier run) it
+   * asks the server nothing, so a device can start while the server is unreachable; the
+   * relay's ready frame brings the current policy once connected.
+   */
+  static async restore(state: DeviceState, opts: { policy?: ClientPolicy } = {}): Promise<OutpostClient> {
     const root = await importSigningKeyPair(state.suite, fromBase64url(state.rootPrivate));
     const deviceKey = await importSigningKeyPair(state.suite, fromBase64url(state.devicePrivate));
     const prekeys = await Promise.all(state.prekeys.map(async (p) => ({ id: p.id, kind: p.kind, keyPair: await importAgreementKeyPair(state.suite, fromBase64url(p.private)) })));
     const client = new OutpostClient(state, root, deviceKey, prekeys);
-    client.policy = (await client.api.call<{ policy: ClientPolicy }>("GET", "/api/client/v1/me")).policy;
+    client.policy = opts.policy ?? (await client.api.call<{ policy: ClientPolicy }>("GET", "/api/client/v1/me")).policy;
     return client;
   }
 
@@ -364,13 +372,17 @@ export class OutpostClient {
           return;
         }
         const delay = this.reconnectDelay;
-        this.reconnectDelay = Math.min(this.reconnectDelay * 2, 2000);
+        this.reconnectDelay = Math.min(this.reconnectDelay * 2, this.maxReconnectDelayMs);
         const attempt = () => {
+          if (this.retryTimer) clearTimeout(this.retryTimer);
+          this.retryTimer = undefined;
+          this.retryNow = undefined;
           if (!this.wantOpen) return;
           this.ready = this.open();
           this.ready.then(resolve, () => undefined);
         };
-        unref(setTimeout(attempt, delay));
+        this.retryTimer = unref(setTimeout(attempt, delay));
+        this.retryNow = attempt;
       };
       ws.onerror = () => undefined;
     });
@@ -396,6 +408,17 @@ export class OutpostClient {
         this.ready.catch(() => undefined);
       }, delay),
     );
+  }
+
+  /**
+   * Tries the waiting reconnection at once instead of after its backoff delay (a browser calls
+   * this on its `online` event). Does nothing while connected or connecting.
+   */
+  reconnectNow(): void {
+    const attempt = this.retryNow;
+    if (!attempt || !this.wantOpen) return;
+    this.reconnectDelay = 100;
+    attempt();
   }
 
   get connected(): boolean {

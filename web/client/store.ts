@@ -4,7 +4,7 @@
 import { signal, computed } from "@preact/signals";
 // The SDK's modules are imported one by one: its index also exports the calls module,
 // whose werift participant is for Bun, not browsers (browsers use encoded transforms).
-import { OutpostClient, type DeviceState } from "../../src/client/client.ts";
+import { OutpostClient, type ClientPolicy, type DeviceState } from "../../src/client/client.ts";
 import { OutpostError, type ClientConfig } from "../../src/client/api.ts";
 import { MessageType, extractLinks, type ReceivedMessage, type LocationContent } from "../../src/client/messages.ts";
 import { files, fileContentOf, type FileContent, type FileProgress, type RoomFileEntry, type UploadHandle } from "../../src/client/files.ts";
@@ -33,6 +33,8 @@ export interface LocalMessage {
   readAt?: number;
   status: MessageStatus;
   error?: string;
+  /** Not sent because the server was unreachable: it goes out by itself once connected again. */
+  queued?: boolean;
   edited?: boolean;
   starred?: boolean;
 }
@@ -61,6 +63,8 @@ interface SavedData {
   usernames: Record<string, string>;
   /** Keys of files in rooms' Files areas, by entry id (from 4004 messages with changemask 64, or our own uploads). */
   roomFiles?: Record<string, FileContent>;
+  /** The security group's rules as last heard from the server: lets the device start offline. */
+  policy?: ClientPolicy;
 }
 
 export type Screen = "loading" | "onboarding" | "unlock" | "main";
@@ -124,7 +128,7 @@ function scheduleSave() {
 
 export async function saveNow() {
   if (!vault || !client) return;
-  const data: SavedData = { conversations: conversations.value, messages: messages.value.filter((m) => m.status !== "sending"), usernames: usernames.value, roomFiles: roomFiles.value };
+  const data: SavedData = { conversations: conversations.value, messages: messages.value.filter((m) => m.status !== "sending"), usernames: usernames.value, roomFiles: roomFiles.value, ...(client.policy ? { policy: client.policy } : {}) };
   await vault.put("device", client.exportState());
   await vault.put("data", data);
 }
@@ -163,15 +167,34 @@ export async function register(config: ClientConfig, username: string, password:
   await start(c, { conversations: [], messages: [], usernames: {} });
 }
 
+/**
+ * Opens the vault with the password and starts the device from what it holds: nothing from
+ * the server is needed, so this works offline (the relay connection is made in the background).
+ */
 export async function unlock(password: string) {
   await claimDevice();
   const v = await Vault.unlock(password);
   const state = await v.get<DeviceState>("device");
   if (!state) throw new Error("this device's keys are missing; sign in again");
   vault = v;
-  const c = await OutpostClient.restore(state);
   const data = (await v.get<SavedData>("data")) ?? { conversations: [], messages: [], usernames: {} };
+  const c = await OutpostClient.restore(state, { policy: data.policy ?? (await policyOrOffline(state)) });
   await start(c, data);
+}
+
+/**
+ * A vault saved before policies were kept: ask the server; when it cannot be reached, start
+ * with a policy that allows nothing optional (the relay's ready frame replaces it, and
+ * nothing is sent before that).
+ */
+async function policyOrOffline(state: DeviceState): Promise<ClientPolicy> {
+  try {
+    const me = await fetch(`${state.config.serviceUrl.replace(/\/$/, "")}/api/client/v1/me`, { headers: { authorization: `Bearer ${state.deviceId}.${state.token}` } });
+    if (me.ok) return ((await me.json()) as { policy: ClientPolicy }).policy;
+  } catch {
+    /* unreachable: offline start */
+  }
+  return { maxExpirationSeconds: 0, quickResponses: [], locationSharing: false, linkPreviews: false, presence: false, readReceipts: false, complianceDeviceId: null };
 }
 
 export async function lock() {
@@ -233,6 +256,8 @@ async function start(c: OutpostClient, data: SavedData) {
     connected.value = true;
     policy.value = c.policy;
     announcePresence();
+    // Back online (or online at last): catch up on conversations, then send what waited.
+    void catchUp(c);
   });
   c.on("disconnected", () => (connected.value = false));
   c.on("typing", (e) => (typing.value = { ...typing.value, [e.conversationId]: { userId: e.userId, until: Date.now() + 4000 } }));
@@ -246,8 +271,41 @@ async function start(c: OutpostClient, data: SavedData) {
   ticker = setInterval(tick, 1000);
   tick();
   screen.value = "main";
-  await c.connect();
-  await refreshConversations();
+  // The relay connection is made in the background and kept: the SDK retries with a backoff
+  // (100 ms doubling to 5 s), and at once when the browser says it is online again or the
+  // page comes back to the front.
+  c.maxReconnectDelayMs = 5000;
+  watchNetwork();
+  c.connect().catch((e: unknown) => {
+    if (client === c) notice.value = `Not connected: ${e instanceof Error ? e.message : String(e)}`;
+  });
+}
+
+let watching = false;
+function watchNetwork() {
+  if (watching) return;
+  watching = true;
+  addEventListener("online", () => client?.reconnectNow());
+  document.addEventListener("visibilitychange", () => {
+    if (document.visibilityState === "visible") client?.reconnectNow();
+  });
+}
+
+let catchingUp: Promise<void> | null = null;
+/** After each (re)connection: reads the conversation list again, then sends the messages that waited. */
+function catchUp(c: OutpostClient): Promise<void> {
+  catchingUp ??= (async () => {
+    try {
+      await refreshConversations();
+    } catch (e) {
+      if (client === c && c.connected) notice.value = `Conversations could not be updated: ${e instanceof Error ? e.message : String(e)}`;
+    }
+    for (const m of messages.value.filter((x) => x.queued && x.status === "failed" && x.kind !== "file" && x.senderUserId === c.userId).sort((a, b) => a.sentAt - b.sentAt)) {
+      if (client !== c || !c.connected) break;
+      await retry(m.id);
+    }
+  })().finally(() => (catchingUp = null));
+  return catchingUp;
 }
 
 /** Expiration and burn-on-read: removes due messages from the screen and from the vault. */
@@ -634,20 +692,23 @@ async function deliver(local: LocalMessage, type: 1000 | 8000, content: unknown)
       packet = s.packet;
       packetId = s.packetId;
       sealed.set(packetId, packet);
-      messages.value = messages.value.map((m) => (m.id === local.id ? { ...m, id: packetId, status: "sending", ttl: effectiveTtl(conv?.ttl ?? 0), sentAt: Date.now() } : m));
+      messages.value = messages.value.map((m) => (m.id === local.id ? { ...m, id: packetId, status: "sending", error: undefined, queued: undefined, ttl: effectiveTtl(conv?.ttl ?? 0), sentAt: Date.now() } : m));
     } else {
-      update((m) => (m.id === packetId ? { ...m, status: "sending", error: undefined } : m));
+      update((m) => (m.id === packetId ? { ...m, status: "sending", error: undefined, queued: undefined } : m));
     }
     const acked = c.sendPacket(packetId, packet).then(() => {
       sealed.delete(packetId);
-      update((m) => (m.id === packetId && m.status !== "read" ? { ...m, status: "sent", error: undefined } : m));
+      update((m) => (m.id === packetId && m.status !== "read" ? { ...m, status: "sent", error: undefined, queued: undefined } : m));
     });
     const timeout = new Promise<never>((_, reject) => setTimeout(() => reject(new OutpostError("timeout", "not delivered yet: the server did not confirm it")), SEND_TIMEOUT_MS));
     await Promise.race([acked, timeout]);
   } catch (e) {
-    const msg = e instanceof Error ? e.message : String(e);
     if (e instanceof OutpostError && e.code !== "timeout") sealed.delete(packetId);
-    update((m) => (m.id === packetId ? { ...m, status: "failed", error: msg } : m));
+    // Unreachable server (fetch failed, or no relay acknowledgement while disconnected): the
+    // message waits in the vault and goes out by itself after the reconnection.
+    const waiting = !c.connected || e instanceof TypeError || (e instanceof OutpostError && e.code === "timeout");
+    const msg = waiting ? "offline; it is sent when the connection is back" : e instanceof Error ? e.message : String(e);
+    update((m) => (m.id === packetId ? { ...m, status: "failed", error: msg, queued: waiting } : m));
   }
 }
 
