@@ -29,7 +29,7 @@ import {
   type SuiteId,
 } from "../crypto/index.ts";
 import { OutpostError, RestApi, type ClientConfig } from "./api.ts";
-import { newSyncBundle, openSyncBundle, syncSecrets } from "./device-sync.ts";
+import { newSyncBundle, openSyncBundle, putSyncHistory, sealSyncHistory, syncSecrets, takeSyncHistory, type SyncHistory } from "./device-sync.ts";
 import { extractLinks, type LocationContent, type ReceivedMessage } from "./messages.ts";
 
 export interface ClientPolicy {
@@ -686,11 +686,22 @@ export class OutpostClient {
     }
   }
 
-  /** Creates a one-time code that lets a new device of this user take over its root key (10 minutes). */
-  async createSyncCode(): Promise<string> {
+  /**
+   * Creates a one-time code that lets a new device of this user take over its root key (10
+   * minutes). With `history`, this device's conversations and messages travel too, sealed
+   * under a second key from the same code (the archive is stored before the bundle, so a
+   * code never points to a history still being uploaded).
+   */
+  async createSyncCode(opts: { history?: SyncHistory } = {}): Promise<string> {
     const { code, lookupHash, bundle } = await newSyncBundle(this.root);
+    if (opts.history) await putSyncHistory(this.api, lookupHash, await sealSyncHistory(code, this.userId, opts.history));
     await this.api.call("POST", "/api/client/v1/sync-bundles", { lookupHash, bundle: toBase64url(bundle) });
     return code;
+  }
+
+  /** On a device registered with a sync code: the history the other device left with it (once), or null. */
+  takeSyncHistory(code: string): Promise<SyncHistory | null> {
+    return takeSyncHistory(this.api, code, this.userId);
   }
 
   // ---------------------------------------------------------------- conversations

@@ -4,3 +4,4 @@ export { OutpostError, type ClientConfig } from "./api.ts";
 export { MessageType, extractLinks, type ReceivedMessage, type TextContent, type EditContent, type LocationContent, type DeleteContent, type StarContent, type PinContent, type VerificationContent } from "./messages.ts";
 export { CallManager, ActiveCall, CallStatus, callRecordContent, usernameHash, type CallContent, type CallEvent, type CallOptions, type CallStatusCode, type CallTicket } from "./calls.ts";
 export { files, fileContentOf, FileTransfer, DEFAULT_CHUNK_SIZE, type FileContent, type FileSource, type FileProgress, type UploadHandle, type SendFileOptions, type ReceiveOptions, type RoomFileEntry } from "./files.ts";
+export { liveMessages, openSyncHistory, sealSyncHistory, MAX_SYNC_HISTORY_BYTES, type SyncHistory, type SyncHistoryMessage } from "./device-sync.ts";
