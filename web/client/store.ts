@@ -6,6 +6,7 @@ import { signal, computed } from "@preact/signals";
 // whose werift participant is for Bun, not browsers (browsers use encoded transforms).
 import { OutpostClient, type ClientPolicy, type DeviceState } from "../../src/client/client.ts";
 import { OutpostError, type ClientConfig } from "../../src/client/api.ts";
+import { liveMessages, type SyncHistory, type SyncHistoryMessage } from "../../src/client/device-sync.ts";
 import { MessageType, extractLinks, type ReceivedMessage, type LocationContent } from "../../src/client/messages.ts";
 import { files, fileContentOf, type FileContent, type FileProgress, type RoomFileEntry, type UploadHandle } from "../../src/client/files.ts";
 import { Vault } from "./vault.ts";
@@ -162,9 +163,66 @@ async function claimDevice(): Promise<void> {
 export async function register(config: ClientConfig, username: string, password: string, syncCode?: string) {
   await claimDevice();
   const c = await OutpostClient.register({ config, username, password, deviceName: browserName(), ...(syncCode ? { syncCode } : {}) });
+  let data: SavedData = { conversations: [], messages: [], usernames: {} };
+  let problem: string | null = null;
+  if (syncCode) {
+    // The other device may have left its history with the code: take it (once) and keep it.
+    try {
+      const h = await c.takeSyncHistory(syncCode);
+      if (h) data = fromHistory(h);
+    } catch (e) {
+      problem = `The history from your other device could not be brought over: ${e instanceof Error ? e.message : String(e)}`;
+    }
+  }
   vault = await Vault.create(password, c.username);
   await vault.put("device", c.exportState());
-  await start(c, { conversations: [], messages: [], usernames: {} });
+  await vault.put("data", data);
+  await start(c, data);
+  if (problem) notice.value = problem;
+}
+
+/**
+ * A sync code for a new device of this user. With history, this device's conversations,
+ * messages (expired and burned ones stay behind; timers travel), usernames and room file keys
+ * go with it, sealed under the code. Returns the code and how many messages it carries.
+ */
+export async function createSyncCode(withHistory: boolean): Promise<{ code: string; messages: number }> {
+  const c = sdk();
+  if (!withHistory) return { code: await c.createSyncCode(), messages: 0 };
+  const kept = liveMessages(
+    messages.value.filter((m) => (m.status === "sent" || m.status === "received" || m.status === "read") && !m.queued).map(({ progress: _, ...m }) => m) as SyncHistoryMessage[],
+  );
+  const history: SyncHistory = {
+    conversations: conversations.value.map((x) => ({ ...x })),
+    messages: kept,
+    usernames: usernames.value,
+    roomFiles: roomFiles.value,
+  };
+  return { code: await c.createSyncCode({ history }), messages: kept.length };
+}
+
+/** The archive was sealed by the user's own device and checked by the SDK; the fields the screens rely on are still normalised. */
+function fromHistory(h: SyncHistory): SavedData {
+  const str = (v: unknown) => (typeof v === "string" ? v : "");
+  const num = (v: unknown) => (typeof v === "number" && Number.isFinite(v) ? v : 0);
+  const conversations: Conversation[] = h.conversations.map((x) => ({
+    id: x.id,
+    kind: x.kind === "group" || x.kind === "room" ? x.kind : "direct",
+    title: str(x.title),
+    description: str(x.description),
+    ttl: num(x.ttl),
+    bor: num(x.bor),
+    members: Array.isArray(x.members) ? (x.members as Member[]) : [],
+    unread: num(x.unread),
+    pinned: x.pinned === true,
+    lastAt: num(x.lastAt),
+  }));
+  const known = new Set(conversations.map((x) => x.id));
+  const kinds = new Set(["text", "location", "notice", "file"]);
+  const msgs = h.messages
+    .filter((m) => known.has(m.conversationId) && kinds.has(m.kind as string) && typeof m.senderUserId === "string")
+    .map((m) => ({ ...m, status: m.status === "read" || m.status === "received" ? m.status : "sent" }) as unknown as LocalMessage);
+  return { conversations, messages: msgs, usernames: h.usernames, roomFiles: h.roomFiles as Record<string, FileContent> };
 }
 
 /**
