@@ -1,8 +1,9 @@
 // The browser client with its server gone: after a restart of the browser while the box is
 // unreachable, the page comes from the service worker, the password opens the vault (a wrong
 // one is still refused), the history shows with an "Offline — reconnecting" status, a message
-// typed meanwhile waits as not sent; when the server is back the client reconnects by itself,
-// the waiting message goes out and what arrived while it was away is delivered.
+// typed meanwhile waits as not sent (kept across another restart); when the server is back
+// the client reconnects by itself, the waiting message goes out and what arrived while it was
+// away is delivered.
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import type { OutpostClient } from "../../src/client/client.ts";
@@ -80,6 +81,13 @@ describe("offline", () => {
     const waiting = log(page).locator(".msg.mine", { hasText: "typed while offline" });
     await waiting.getByText(/Not sent: offline/).waitFor();
     await screenshot(page, "web-client", "offline");
+    // It is kept in the vault: another restart, still offline, still has it waiting.
+    await page.waitForTimeout(400);
+    await page.reload();
+    await page.getByLabel("Password").fill(PASSWORD);
+    await page.getByRole("button", { name: "Unlock" }).click();
+    await convButton(page, /bob/).click();
+    await waiting.getByText(/Not sent: offline/).waitFor();
 
     // The server comes back: no user action, the browser reconnects, sends and receives.
     await h.world.server.restart();
