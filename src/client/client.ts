@@ -159,6 +159,8 @@ export class OutpostClient {
   private reconnectDelay = 100;
   /** Longest wait between reconnection attempts (the delay doubles from 100 ms up to it). */
   maxReconnectDelayMs = 2000;
+  /** How long one connection attempt may take to be accepted (socket, handshake, "ready") before it is given up and retried. */
+  connectTimeoutMs = 10_000;
   private retryTimer: ReturnType<typeof setTimeout> | undefined;
   private retryNow: (() => void) | undefined;
   private complianceOwner: DirectoryEntry | undefined;
@@ -322,11 +324,19 @@ export class OutpostClient {
       this.ws = ws;
       const gen = ++this.connGen;
       let settled = false;
+      // A server that does not answer at all (out of reach rather than refusing) must not stall
+      // the reconnection loop: no "ready" in time ends this attempt and the backoff goes on.
+      const giveUp = unref(
+        setTimeout(() => {
+          if (!settled && ws.readyState !== WebSocket.CLOSED) ws.close();
+        }, this.connectTimeoutMs),
+      );
       ws.onopen = () => ws.send(JSON.stringify({ t: "auth", device: this.state.deviceId, token: this.state.token, cursor: this.state.cursor }));
       ws.onmessage = (ev) => {
         if (typeof ev.data === "string") {
           const msg = JSON.parse(ev.data) as Record<string, unknown>;
           if (msg.t === "ready") {
+            clearTimeout(giveUp);
             this.policy = msg.policy as ClientPolicy;
             this.reconnectDelay = 100;
             settled = true;
@@ -352,6 +362,7 @@ export class OutpostClient {
         }
       };
       ws.onclose = (ev) => {
+        clearTimeout(giveUp);
         if (this.ws === ws) this.ws = undefined;
         this.emit({ type: "disconnected", code: ev.code, reason: ev.reason });
         if (this.throttledWs === ws) {

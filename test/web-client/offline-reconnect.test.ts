@@ -5,11 +5,12 @@
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { OutpostClient } from "../../src/client/client.ts";
 import { collect, inbox, startWorld, until, type World } from "../messaging/world.ts";
+import { freePort } from "../support/server.ts";
 
 let w: World;
 beforeAll(async () => {
   w = await startWorld();
-  await w.addUsers(["alice", "bob"], { cheapHash: true });
+  await w.addUsers(["alice", "bob", "carol"], { cheapHash: true });
 }, 30_000);
 afterAll(async () => {
   await w.server.restart().catch(() => undefined); // if a failure left it halted
@@ -52,4 +53,25 @@ describe("reconnection", () => {
     again.reconnectNow();
     expect(again.connected).toBe(true);
   }, 60_000);
+
+  test("a server that accepts connections but never answers does not stall the reconnection loop", async () => {
+    const carol = await w.client("carol", { connect: false });
+    // A black hole: TCP connections are accepted, nothing is ever answered.
+    const port = await freePort();
+    const hole = Bun.listen({ hostname: "127.0.0.1", port, socket: { data() {}, open() {} } });
+    try {
+      const state = carol.exportState();
+      const lost = await OutpostClient.restore({ ...state, config: { ...state.config, serviceUrl: `http://127.0.0.1:${port}` } }, { policy: carol.policy! });
+      w.clients.push(lost);
+      lost.connectTimeoutMs = 300;
+      const drops = collect(lost, "disconnected");
+      void lost.connect();
+      // Each attempt is given up after 300 ms and the next one follows the backoff.
+      await until(() => drops.length >= 3, "three abandoned attempts", 10_000);
+      expect(lost.connected).toBe(false);
+      await lost.close();
+    } finally {
+      hole.stop(true);
+    }
+  });
 });

@@ -14,6 +14,8 @@ import { PASSWORD, pageErrors, startHarness, type Harness } from "./harness.ts";
 
 let h: Harness;
 let alice: Page;
+/** The page after the browser restart (the first test opens it; the second reuses it). */
+let page: Page;
 let bob: OutpostClient;
 let bobInbox: ReceivedMessage[];
 beforeAll(async () => {
@@ -59,7 +61,7 @@ describe("offline", () => {
     expect(await fetch(h.world.server.url + "/readyz").then(() => "up", () => "down")).toBe("down");
 
     // The browser starts again with the server unreachable: the page comes from the service worker.
-    const page = await context.newPage();
+    page = await context.newPage();
     page.setDefaultTimeout(20_000);
     const errors: string[] = [];
     page.on("pageerror", (e) => errors.push(e.message));
@@ -102,4 +104,27 @@ describe("offline", () => {
     expect(errors).toEqual([]);
     expect(pageErrors(alice)).toEqual([]);
   }, 120_000);
+
+  test("a box that accepts connections but never answers: the cached page opens after a short wait, and the client still reconnects", async () => {
+    const dm = await bob.openDirect({ username: "alice" });
+    await page.waitForTimeout(400);
+    await h.world.server.halt();
+    const port = Number(new URL(h.world.server.url).port);
+    // A black hole on the server's address: connections are accepted, nothing is ever answered.
+    const hole = Bun.listen({ hostname: "127.0.0.1", port, socket: { data() {}, open() {} } });
+    try {
+      await page.reload({ timeout: 20_000 });
+      await page.getByLabel("Password").fill(PASSWORD);
+      await page.getByRole("button", { name: "Unlock" }).click();
+      await page.getByRole("status").filter({ hasText: "Offline — reconnecting" }).waitFor();
+      await convButton(page, /bob/).click();
+      await log(page).getByText("welcome back").waitFor();
+    } finally {
+      hole.stop(true);
+    }
+    await h.world.server.restart();
+    await page.getByRole("status").filter({ hasText: "Connected" }).waitFor({ timeout: 30_000 });
+    await bob.sendText(dm.id, "after the silent outage");
+    await log(page).getByText("after the silent outage").waitFor();
+  }, 90_000);
 });
