@@ -2,7 +2,7 @@
 // archive opens only with the code, for the same user, once; the server holds ciphertext
 // only; expired and burned messages stay behind while timers travel; a wrong code, a changed
 // byte, an oversized body, another user's device and a second take are all refused.
-import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { afterAll, beforeAll, describe, expect, test, vi } from "vitest";
 import { OutpostClient } from "../../src/client/client.ts";
 import { OutpostError } from "../../src/client/api.ts";
 import { MAX_SYNC_HISTORY_BYTES, openSyncHistory, sealSyncHistory, syncSecrets, type SyncHistory } from "../../src/client/device-sync.ts";
@@ -134,5 +134,17 @@ describe("history with a sync code", () => {
     // The first code still moves the key; its history was replaced by the newer code's.
     const third = await register(code);
     expect(await third.takeSyncHistory(code)).toBeNull();
+  });
+
+  test("an archive is kept 10 minutes: after that the code brings no history", async () => {
+    const code = await alice.createSyncCode({ history: history() });
+    const second = await register(code);
+    const realNow = Date.now.bind(Date);
+    const clock = vi.spyOn(Date, "now").mockImplementation(() => realNow() + 10 * 60_000 + 1000);
+    try {
+      expect(await second.takeSyncHistory(code)).toBeNull();
+    } finally {
+      clock.mockRestore();
+    }
   });
 });
