@@ -1,6 +1,6 @@
 // A second browser of the same user, synced with a code from Settings → Add a device, starts
-// with the first one's conversations and messages (moved encrypted under the code), then
-// both devices receive what is sent next.
+// with the first one's conversations and messages (moved encrypted under the code; an
+// expiring one keeps its timer), then both devices receive what is sent next.
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import type { OutpostClient } from "../../src/client/client.ts";
@@ -39,13 +39,16 @@ describe("history on a newly synced device", () => {
     const dm = await bob.openDirect({ username: "alice" });
     await bob.sendText(dm.id, "history: bob's reply");
     await log(first).getByText("history: bob's reply").waitFor();
+    // One that expires soon: it travels with its timer and vanishes on time on the new device too.
+    await bob.sendText(dm.id, "history: expires soon", { ttl: 30 });
+    await log(first).getByText("history: expires soon").waitFor();
 
     await first.getByRole("button", { name: "Settings" }).click();
     const settings = first.getByRole("dialog");
     expect(await settings.getByLabel(/Bring this device's conversations and messages/).isChecked()).toBe(true);
     await settings.getByRole("button", { name: "Show a sync code" }).click();
     const code = (await settings.getByTestId("sync-code").textContent())!.trim();
-    await settings.getByText("The new device also receives 2 messages from here.").waitFor();
+    await settings.getByText("The new device also receives 3 messages from here.").waitFor();
     await settings.getByRole("button", { name: "Close" }).click();
 
     const { page: second } = await h.open();
@@ -61,6 +64,7 @@ describe("history on a newly synced device", () => {
     await log(second).getByText("history: bob's reply").waitFor();
     // Alice's own message is hers on the new device too.
     await log(second).locator(".msg.mine", { hasText: "history: alice on device A" }).waitFor();
+    await log(second).locator(".msg", { hasText: "history: expires soon" }).getByText(/expires in \d+ s/).waitFor();
     await screenshot(second, "web-client", "synced-device-history");
 
     // New messages reach both devices: bob's, and one sent from the new device.
@@ -80,6 +84,9 @@ describe("history on a newly synced device", () => {
     await convButton(second, /bob/).click();
     await log(second).getByText("history: bob's reply").waitFor();
     expect(await log(second).getByText("history: alice on device A").count()).toBe(1);
+    // The expiring one goes from both devices at its original time (30 s after bob sent it).
+    await log(second).getByText("history: expires soon").waitFor({ state: "detached", timeout: 40_000 });
+    await log(first).getByText("history: expires soon").waitFor({ state: "detached", timeout: 10_000 });
     expect(pageErrors(first)).toEqual([]);
     expect(pageErrors(second)).toEqual([]);
   }, 90_000);
