@@ -84,7 +84,7 @@ describe("history on a newly synced device", () => {
     await convButton(second, /bob/).click();
     await log(second).getByText("history: bob's reply").waitFor();
     expect(await log(second).getByText("history: alice on device A").count()).toBe(1);
-    // The expiring one goes from both devices at its original time (30 s after bob sent it).
+    // The expiring one goes from both devices (the archive keeps its sending time: sync-history.test.ts).
     await log(second).getByText("history: expires soon").waitFor({ state: "detached", timeout: 40_000 });
     await log(first).getByText("history: expires soon").waitFor({ state: "detached", timeout: 10_000 });
     expect(pageErrors(first)).toEqual([]);
