@@ -762,10 +762,12 @@ async function deliver(local: LocalMessage, type: 1000 | 8000, content: unknown)
     await Promise.race([acked, timeout]);
   } catch (e) {
     if (e instanceof OutpostError && e.code !== "timeout") sealed.delete(packetId);
-    // Unreachable server (fetch failed, or no relay acknowledgement while disconnected): the
-    // message waits in the vault and goes out by itself after the reconnection.
-    const waiting = !c.connected || e instanceof TypeError || (e instanceof OutpostError && e.code === "timeout");
-    const msg = waiting ? "offline; it is sent when the connection is back" : e instanceof Error ? e.message : String(e);
+    // Unreachable server (a request failed, or the relay is disconnected): the message waits in
+    // the vault and goes out by itself after the reconnection. An unconfirmed packet (timeout)
+    // is also tried again then (same packet: the relay recognises a repeat).
+    const offline = !c.connected || e instanceof TypeError;
+    const msg = offline ? "offline; it is sent when the connection is back" : e instanceof Error ? e.message : String(e);
+    const waiting = offline || (e instanceof OutpostError && e.code === "timeout");
     update((m) => (m.id === packetId ? { ...m, status: "failed", error: msg, queued: waiting } : m));
   }
 }
