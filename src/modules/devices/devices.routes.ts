@@ -247,7 +247,7 @@ export function registerDeviceRoutes(app: App, ctx: AppContext) {
       tags: ["Client"],
       security: bearerSecurity,
       summary: "Leave this device's message history, encrypted under a sync code, for the user's new device (raw bytes, at most 16 MiB; 10 minutes, taken once; one per user)",
-      request: { params: LookupParam },
+      request: { params: LookupParam, body: { description: "the sealed archive", required: true, ...binary } },
       responses: { 201: ok(z.object({ expiresAt: z.number(), size: z.number() })), ...errorResponses(400, 401, 403, 409, 413) },
     }),
     async (c) => {
