@@ -29,7 +29,7 @@ import {
   type SuiteId,
 } from "../crypto/index.ts";
 import { OutpostError, RestApi, type ClientConfig } from "./api.ts";
-import { newSyncBundle, openSyncBundle, syncSecrets } from "./device-sync.ts";
+import { newSyncBundle, openSyncBundle, putSyncHistory, sealSyncHistory, syncSecrets, takeSyncHistory, type SyncHistory } from "./device-sync.ts";
 import { pinnedTls } from "./pinning.ts";
 import { extractLinks, type LocationContent, type ReceivedMessage } from "./messages.ts";
 import type { PasswordRule } from "../modules/security-groups/password-rule.ts";
@@ -172,6 +172,12 @@ export class OutpostClient {
   private ackTimer: ReturnType<typeof setTimeout> | undefined;
   private refilling = false;
   private reconnectDelay = 100;
+  /** Longest wait between reconnection attempts (the delay doubles from 100 ms up to it). */
+  maxReconnectDelayMs = 2000;
+  /** How long one connection attempt may take to be accepted (socket, handshake, "ready") before it is given up and retried. */
+  connectTimeoutMs = 10_000;
+  private retryTimer: ReturnType<typeof setTimeout> | undefined;
+  private retryNow: (() => void) | undefined;
   private complianceOwner: DirectoryEntry | undefined;
   /** Prekeys claimed per recipient device at a time (senders of many messages raise it). */
   prekeyBatch = 4;
@@ -288,13 +294,17 @@ export class OutpostClient {
     return client;
   }
 
-  /** Rebuilds a client from exportState() output. */
-  static async restore(state: DeviceState): Promise<OutpostClient> {
+  /**
+   * Rebuilds a client from exportState() output. With `policy` (kept from an earlier run) it
+   * asks the server nothing, so a device can start while the server is unreachable; the
+   * relay's ready frame brings the current policy once connected.
+   */
+  static async restore(state: DeviceState, opts: { policy?: ClientPolicy } = {}): Promise<OutpostClient> {
     const root = await importSigningKeyPair(state.suite, fromBase64url(state.rootPrivate));
     const deviceKey = await importSigningKeyPair(state.suite, fromBase64url(state.devicePrivate));
     const prekeys = await Promise.all(state.prekeys.map(async (p) => ({ id: p.id, kind: p.kind, keyPair: await importAgreementKeyPair(state.suite, fromBase64url(p.private)) })));
     const client = new OutpostClient(state, root, deviceKey, prekeys);
-    client.policy = (await client.api.call<{ policy: ClientPolicy }>("GET", "/api/client/v1/me")).policy;
+    client.policy = opts.policy ?? (await client.api.call<{ policy: ClientPolicy }>("GET", "/api/client/v1/me")).policy;
     return client;
   }
 
@@ -335,11 +345,19 @@ export class OutpostClient {
       this.ws = ws;
       const gen = ++this.connGen;
       let settled = false;
+      // A server that does not answer at all (out of reach rather than refusing) must not stall
+      // the reconnection loop: no "ready" in time ends this attempt and the backoff goes on.
+      const giveUp = unref(
+        setTimeout(() => {
+          if (!settled && ws.readyState !== WebSocket.CLOSED) ws.close();
+        }, this.connectTimeoutMs),
+      );
       ws.onopen = () => ws.send(JSON.stringify({ t: "auth", device: this.state.deviceId, token: this.state.token, cursor: this.state.cursor }));
       ws.onmessage = (ev) => {
         if (typeof ev.data === "string") {
           const msg = JSON.parse(ev.data) as Record<string, unknown>;
           if (msg.t === "ready") {
+            clearTimeout(giveUp);
             this.policy = msg.policy as ClientPolicy;
             this.reconnectDelay = 100;
             settled = true;
@@ -365,6 +383,7 @@ export class OutpostClient {
         }
       };
       ws.onclose = (ev) => {
+        clearTimeout(giveUp);
         if (this.ws === ws) this.ws = undefined;
         this.emit({ type: "disconnected", code: ev.code, reason: ev.reason });
         if (this.throttledWs === ws) {
@@ -385,13 +404,17 @@ export class OutpostClient {
           return;
         }
         const delay = this.reconnectDelay;
-        this.reconnectDelay = Math.min(this.reconnectDelay * 2, 2000);
+        this.reconnectDelay = Math.min(this.reconnectDelay * 2, this.maxReconnectDelayMs);
         const attempt = () => {
+          if (this.retryTimer) clearTimeout(this.retryTimer);
+          this.retryTimer = undefined;
+          this.retryNow = undefined;
           if (!this.wantOpen) return;
           this.ready = this.open();
           this.ready.then(resolve, () => undefined);
         };
-        unref(setTimeout(attempt, delay));
+        this.retryTimer = unref(setTimeout(attempt, delay));
+        this.retryNow = attempt;
       };
       ws.onerror = () => undefined;
     });
@@ -417,6 +440,17 @@ export class OutpostClient {
         this.ready.catch(() => undefined);
       }, delay),
     );
+  }
+
+  /**
+   * Tries the waiting reconnection at once instead of after its backoff delay (a browser calls
+   * this on its `online` event). Does nothing while connected or connecting.
+   */
+  reconnectNow(): void {
+    const attempt = this.retryNow;
+    if (!attempt || !this.wantOpen) return;
+    this.reconnectDelay = 100;
+    attempt();
   }
 
   get connected(): boolean {
@@ -684,11 +718,22 @@ export class OutpostClient {
     }
   }
 
-  /** Creates a one-time code that lets a new device of this user take over its root key (10 minutes). */
-  async createSyncCode(): Promise<string> {
+  /**
+   * Creates a one-time code that lets a new device of this user take over its root key (10
+   * minutes). With `history`, this device's conversations and messages travel too, sealed
+   * under a second key from the same code (the archive is stored before the bundle, so a
+   * code never points to a history still being uploaded).
+   */
+  async createSyncCode(opts: { history?: SyncHistory } = {}): Promise<string> {
     const { code, lookupHash, bundle } = await newSyncBundle(this.root);
+    if (opts.history) await putSyncHistory(this.api, lookupHash, await sealSyncHistory(code, this.userId, opts.history));
     await this.api.call("POST", "/api/client/v1/sync-bundles", { lookupHash, bundle: toBase64url(bundle) });
     return code;
+  }
+
+  /** On a device registered with a sync code: the history the other device left with it (once), or null. */
+  takeSyncHistory(code: string): Promise<SyncHistory | null> {
+    return takeSyncHistory(this.api, code, this.userId);
   }
 
   // ---------------------------------------------------------------- conversations

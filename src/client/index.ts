@@ -5,3 +5,4 @@ export { MessageType, extractLinks, type ReceivedMessage, type TextContent, type
 export { CallManager, ActiveCall, CallStatus, callRecordContent, usernameHash, type CallContent, type CallEvent, type CallOptions, type CallStatusCode, type CallTicket } from "./calls.ts";
 export { files, fileContentOf, FileTransfer, DEFAULT_CHUNK_SIZE, type FileContent, type FileSource, type FileProgress, type UploadHandle, type SendFileOptions, type ReceiveOptions, type RoomFileEntry } from "./files.ts";
 export { roomKeys, RoomKeys, fileVaultContent, fileVaultInfosOf, DEFAULT_ANSWER_INTERVAL_MS, MAX_REQUEST_ENTRIES, type RoomFileKey, type RoomKeyStore, type RoomKeyEvent, type RoomKeyOptions, type FileVaultInfo, type RoomFileKeyRequest } from "./room-keys.ts";
+export { liveMessages, openSyncHistory, sealSyncHistory, MAX_SYNC_HISTORY_BYTES, type SyncHistory, type SyncHistoryMessage } from "./device-sync.ts";

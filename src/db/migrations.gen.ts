@@ -3,9 +3,9 @@ export interface EmbeddedMigration { tag: string; folderMillis: number; bps: boo
 export const migrations: EmbeddedMigration[] = [
   {
     "tag": "0000_init",
-    "folderMillis": 1795698726491,
+    "folderMillis": 1795700972219,
     "bps": true,
-    "hash": "b6345b53c370d8e8c11e6c3c9934ed8c1e5cdabc5ac0fb7a52eed101927c9297",
+    "hash": "58392b2596ac2505d5bfbfea4522646ecc9f6db0c8a09b9ffc26fb56ea475dcd",
     "sql": [
       "CREATE TABLE `heartbeat` (\n\t`id` integer PRIMARY KEY NOT NULL,\n\t`at` integer NOT NULL\n);\n",
       "\nCREATE TABLE `settings` (\n\t`key` text PRIMARY KEY NOT NULL,\n\t`value` text NOT NULL,\n\t`updated_at` integer NOT NULL\n);\n",
@@ -39,6 +39,8 @@ export const migrations: EmbeddedMigration[] = [
       "\nCREATE INDEX `conversations_network_idx` ON `conversations` (`network_id`);",
       "\nCREATE TABLE `device_cursors` (\n\t`device_id` text PRIMARY KEY NOT NULL,\n\t`acked_seq` integer DEFAULT 0 NOT NULL,\n\t`updated_at` integer NOT NULL,\n\tFOREIGN KEY (`device_id`) REFERENCES `devices`(`id`) ON UPDATE no action ON DELETE cascade\n);\n",
       "\nCREATE TABLE `device_sync_bundles` (\n\t`lookup_hash` text PRIMARY KEY NOT NULL,\n\t`user_id` text NOT NULL,\n\t`bundle` blob NOT NULL,\n\t`expires_at` integer NOT NULL,\n\tFOREIGN KEY (`user_id`) REFERENCES `users`(`id`) ON UPDATE no action ON DELETE cascade\n);\n",
+      "\nCREATE TABLE `device_sync_histories` (\n\t`lookup_hash` text PRIMARY KEY NOT NULL,\n\t`user_id` text NOT NULL,\n\t`archive` blob NOT NULL,\n\t`expires_at` integer NOT NULL,\n\tFOREIGN KEY (`user_id`) REFERENCES `users`(`id`) ON UPDATE no action ON DELETE cascade\n);\n",
+      "\nCREATE INDEX `device_sync_histories_user_idx` ON `device_sync_histories` (`user_id`);",
       "\nCREATE TABLE `devices` (\n\t`id` text PRIMARY KEY NOT NULL,\n\t`user_id` text NOT NULL,\n\t`network_id` text NOT NULL,\n\t`certificate` blob NOT NULL,\n\t`token_hash` text NOT NULL,\n\t`name` text DEFAULT '' NOT NULL,\n\t`created_at` integer NOT NULL,\n\t`revoked_at` integer,\n\tFOREIGN KEY (`user_id`) REFERENCES `users`(`id`) ON UPDATE no action ON DELETE cascade,\n\tFOREIGN KEY (`network_id`) REFERENCES `networks`(`id`) ON UPDATE no action ON DELETE cascade\n);\n",
       "\nCREATE INDEX `devices_user_idx` ON `devices` (`user_id`);",
       "\nCREATE TABLE `network_compliance_devices` (\n\t`network_id` text PRIMARY KEY NOT NULL,\n\t`device_id` text,\n\t`updated_at` integer NOT NULL,\n\tFOREIGN KEY (`network_id`) REFERENCES `networks`(`id`) ON UPDATE no action ON DELETE cascade\n);\n",

@@ -13,7 +13,7 @@ import { registerAccessRoutes } from "../modules/access/access.routes.ts";
 import { registerSettingsRoutes } from "../modules/settings/settings.routes.ts";
 import { registerAuditRoutes } from "../modules/audit/audit.routes.ts";
 import { registerCrashReportRoutes } from "../modules/crash-report/crash-report.routes.ts";
-import { registerDeviceRoutes } from "../modules/devices/devices.routes.ts";
+import { isSyncHistoryUpload, registerDeviceRoutes } from "../modules/devices/devices.routes.ts";
 import { registerConversationRoutes } from "../modules/conversations/conversations.routes.ts";
 import { registerOwnPasswordRoutes } from "../modules/users/own-password.routes.ts";
 import { registerRelayRoutes } from "../relay/gateway.ts";
@@ -46,7 +46,7 @@ export function createHttpApp(ctx: AppContext): App {
   // Encrypted file chunks are raw bytes with their own limit (the chunk size): see files.routes.ts.
   // Bulk CSV uploads have their own larger limit too: see bulk-jobs.service.ts.
   const bulkLimit = limitBody(BULK_CSV_LIMIT);
-  app.use("/api/*", (c, next) => (isChunkUpload(c.req.method, c.req.path) || isBulkCsvUpload(c.req.method, c.req.path) ? next() : jsonLimit(c, next)));
+  app.use("/api/*", (c, next) => (isChunkUpload(c.req.method, c.req.path) || isBulkCsvUpload(c.req.method, c.req.path) || isSyncHistoryUpload(c.req.method, c.req.path) ? next() : jsonLimit(c, next)));
   app.use("/api/*", loadSession(ctx));
   for (const prefix of CONSOLE_PREFIXES) {
     for (const path of [prefix, `${prefix}/*`]) {

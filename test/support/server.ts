@@ -17,22 +17,44 @@ export interface TestServer extends RunningServer {
   dataDir: string;
   /** Stops the server and removes its data directory. */
   close(): Promise<void>;
+  /**
+   * Stops the server and keeps its data (clients see it go away, as after a power cut of the
+   * box), then `restart()` starts it again on the same port and data directory.
+   */
+  halt(): Promise<void>;
+  /** Starts a halted server again (same URL and data); `ctx` and `server` then point to the new one. */
+  restart(): Promise<void>;
 }
 
 /** A real server in this process, on 127.0.0.1 and a free port, logging only to its in-memory ring. */
 export async function startTestServer(overrides: Partial<Config> = {}, opts: { keepData?: boolean } = {}): Promise<TestServer> {
   const dataDir = overrides.dataDir ?? tempDir();
   // No calling node unless a test asks for one (callingMode: "spawn"): it is a process of its own.
-  const { config } = loadConfig({ flags: { host: "127.0.0.1", port: 0, groupCommitDelayMs: 1, callingMode: "off", ...overrides, dataDir }, env: {} });
-  const log = createLogger({ level: config.logLevel === "info" ? "debug" : config.logLevel, eventLogging: config.eventLogging, stdout: false });
-  const running = await startServer(config, { log });
-  return Object.assign(running, {
+  const configFor = (port: number) => loadConfig({ flags: { host: "127.0.0.1", groupCommitDelayMs: 1, callingMode: "off", ...overrides, port, dataDir }, env: {} }).config;
+  const boot = (config: Config) => startServer(config, { log: createLogger({ level: config.logLevel === "info" ? "debug" : config.logLevel, eventLogging: config.eventLogging, stdout: false }) });
+  let running = await boot(configFor(overrides.port ?? 0));
+  const port = running.server.port!;
+  let halted = false;
+  const handle: TestServer = Object.assign(running, {
     dataDir,
     async close() {
-      await running.stop({ graceMs: 1000 });
+      if (!halted) await running.stop({ graceMs: 1000 });
+      halted = true;
       if (!opts.keepData) rmSync(dataDir, { recursive: true, force: true });
     },
+    async halt() {
+      if (halted) return;
+      halted = true;
+      await running.stop({ graceMs: 200 });
+    },
+    async restart() {
+      if (!halted) throw new Error("halt() the server before restarting it");
+      running = await boot(configFor(port));
+      halted = false;
+      Object.assign(handle, { ctx: running.ctx, server: running.server, firstAdminPassword: running.firstAdminPassword, stop: running.stop });
+    },
   });
+  return handle;
 }
 
 export interface SpawnedServer {

@@ -26,6 +26,11 @@ export function rememberPolicy(p: ClientPolicy | undefined) {
   if (p) localStorage.setItem(RESET_AFTER, String(p.deviceResetAfter));
 }
 
+/** The wrong-password limit last heard from the server (0 when never). */
+export function keptDeviceResetAfter(): number {
+  return Number(localStorage.getItem(RESET_AFTER) ?? 0);
+}
+
 /** Opens the vault, counting wrong passwords; the last allowed one erases the device. */
 export async function unlockCounted(password: string): Promise<Vault> {
   try {
@@ -34,7 +39,7 @@ export async function unlockCounted(password: string): Promise<Vault> {
     return v;
   } catch (e) {
     if (!(e instanceof WrongPassword)) throw e;
-    const limit = Number(localStorage.getItem(RESET_AFTER) ?? 0);
+    const limit = keptDeviceResetAfter();
     const failed = Number(localStorage.getItem(FAILED) ?? 0) + 1;
     if (limit > 0 && failed >= limit) {
       await Vault.erase();

@@ -4,15 +4,16 @@
 import { signal, computed } from "@preact/signals";
 // The SDK's modules are imported one by one: its index also exports the calls module,
 // whose werift participant is for Bun, not browsers (browsers use encoded transforms).
-import { OutpostClient, type DeviceState } from "../../src/client/client.ts";
+import { OutpostClient, type ClientPolicy, type DeviceState } from "../../src/client/client.ts";
 import { OutpostError, type ClientConfig } from "../../src/client/api.ts";
+import { liveMessages, type SyncHistory, type SyncHistoryMessage } from "../../src/client/device-sync.ts";
 import { MessageType, extractLinks, type ReceivedMessage, type LocationContent } from "../../src/client/messages.ts";
 import { files, fileContentOf, type FileContent, type FileProgress, type RoomFileEntry, type UploadHandle } from "../../src/client/files.ts";
 import { roomKeys, type RoomFileKey, type RoomKeyStore } from "../../src/client/room-keys.ts";
 import { Vault } from "./vault.ts";
 import { attachCalls } from "./calls.ts";
 import { notify } from "./notify.ts";
-import { DeviceErased, rememberPolicy, unlockCounted, watchForeground } from "./security.ts";
+import { DeviceErased, keptDeviceResetAfter, rememberPolicy, unlockCounted, watchForeground } from "./security.ts";
 
 export type MessageStatus = "sending" | "sent" | "failed" | "read" | "received";
 
@@ -36,6 +37,8 @@ export interface LocalMessage {
   readAt?: number;
   status: MessageStatus;
   error?: string;
+  /** Not sent because the server was unreachable: it goes out by itself once connected again. */
+  queued?: boolean;
   edited?: boolean;
   starred?: boolean;
 }
@@ -64,6 +67,8 @@ interface SavedData {
   usernames: Record<string, string>;
   /** Keys of files in rooms' Files areas, by entry id (from 4004 messages with changemask 64, or our own uploads). */
   roomFiles?: Record<string, FileContent>;
+  /** The security group's rules as last heard from the server: lets the device start offline. */
+  policy?: ClientPolicy;
 }
 
 export type Screen = "loading" | "onboarding" | "unlock" | "main";
@@ -128,7 +133,7 @@ function scheduleSave() {
 
 export async function saveNow() {
   if (!vault || !client) return;
-  const data: SavedData = { conversations: conversations.value, messages: messages.value.filter((m) => m.status !== "sending"), usernames: usernames.value, roomFiles: roomFiles.value };
+  const data: SavedData = { conversations: conversations.value, messages: messages.value.filter((m) => m.status !== "sending"), usernames: usernames.value, roomFiles: roomFiles.value, ...(client.policy ? { policy: client.policy } : {}) };
   await vault.put("device", client.exportState());
   await vault.put("data", data);
 }
@@ -165,13 +170,74 @@ export const passwordOffer = signal<string | null>(null);
 export async function register(config: ClientConfig, username: string, password: string, syncCode?: string) {
   await claimDevice();
   const c = await OutpostClient.register({ config, username, password, deviceName: browserName(), ...(syncCode ? { syncCode } : {}) });
+  let data: SavedData = { conversations: [], messages: [], usernames: {} };
+  let problem: string | null = null;
+  if (syncCode) {
+    // The other device may have left its history with the code: take it (once) and keep it.
+    try {
+      const h = await c.takeSyncHistory(syncCode);
+      if (h) data = fromHistory(h);
+    } catch (e) {
+      problem = `The history from your other device could not be brought over: ${e instanceof Error ? e.message : String(e)}`;
+    }
+  }
   vault = await Vault.create(password, c.username);
   await vault.put("device", c.exportState());
+  await vault.put("data", data);
   // A user's first device (no sync code) may replace the administrator's password with their own.
   if (!syncCode && c.policy?.passwordChange.allowed) passwordOffer.value = password;
-  await start(c, { conversations: [], messages: [], usernames: {} });
+  await start(c, data);
+  if (problem) notice.value = problem;
 }
 
+/**
+ * A sync code for a new device of this user. With history, this device's conversations,
+ * messages (expired and burned ones stay behind; timers travel), usernames and room file keys
+ * go with it, sealed under the code. Returns the code and how many messages it carries.
+ */
+export async function createSyncCode(withHistory: boolean): Promise<{ code: string; messages: number }> {
+  const c = sdk();
+  if (!withHistory) return { code: await c.createSyncCode(), messages: 0 };
+  const kept = liveMessages(
+    messages.value.filter((m) => (m.status === "sent" || m.status === "received" || m.status === "read") && !m.queued).map(({ progress: _, ...m }) => m) as SyncHistoryMessage[],
+  );
+  const history: SyncHistory = {
+    conversations: conversations.value.map((x) => ({ ...x })),
+    messages: kept,
+    usernames: usernames.value,
+    roomFiles: roomFiles.value,
+  };
+  return { code: await c.createSyncCode({ history }), messages: kept.length };
+}
+
+/** The archive was sealed by the user's own device and checked by the SDK; the fields the screens rely on are still normalised. */
+function fromHistory(h: SyncHistory): SavedData {
+  const str = (v: unknown) => (typeof v === "string" ? v : "");
+  const num = (v: unknown) => (typeof v === "number" && Number.isFinite(v) ? v : 0);
+  const conversations: Conversation[] = h.conversations.map((x) => ({
+    id: x.id,
+    kind: x.kind === "group" || x.kind === "room" ? x.kind : "direct",
+    title: str(x.title),
+    description: str(x.description),
+    ttl: num(x.ttl),
+    bor: num(x.bor),
+    members: Array.isArray(x.members) ? (x.members as Member[]) : [],
+    unread: num(x.unread),
+    pinned: x.pinned === true,
+    lastAt: num(x.lastAt),
+  }));
+  const known = new Set(conversations.map((x) => x.id));
+  const kinds = new Set(["text", "location", "notice", "file"]);
+  const msgs = h.messages
+    .filter((m) => known.has(m.conversationId) && kinds.has(m.kind as string) && typeof m.senderUserId === "string")
+    .map((m) => ({ ...m, status: m.status === "read" || m.status === "received" ? m.status : "sent" }) as unknown as LocalMessage);
+  return { conversations, messages: msgs, usernames: h.usernames, roomFiles: h.roomFiles as Record<string, FileContent> };
+}
+
+/**
+ * Opens the vault with the password and starts the device from what it holds: nothing from
+ * the server is needed, so this works offline (the relay connection is made in the background).
+ */
 export async function unlock(password: string) {
   await claimDevice();
   let v: Vault;
@@ -184,9 +250,39 @@ export async function unlock(password: string) {
   const state = await v.get<DeviceState>("device");
   if (!state) throw new Error("this device's keys are missing; sign in again");
   vault = v;
-  const c = await OutpostClient.restore(state);
   const data = (await v.get<SavedData>("data")) ?? { conversations: [], messages: [], usernames: {} };
+  const c = await OutpostClient.restore(state, { policy: data.policy ?? (await policyOrOffline(state)) });
   await start(c, data);
+}
+
+/**
+ * A vault saved before policies were kept: ask the server; when it cannot be reached, start
+ * with a policy that allows nothing optional (the relay's ready frame replaces it, and
+ * nothing is sent before that).
+ */
+async function policyOrOffline(state: DeviceState): Promise<ClientPolicy> {
+  try {
+    const me = await fetch(`${state.config.serviceUrl.replace(/\/$/, "")}/api/client/v1/me`, { headers: { authorization: `Bearer ${state.deviceId}.${state.token}` } });
+    if (me.ok) return ((await me.json()) as { policy: ClientPolicy }).policy;
+  } catch {
+    /* unreachable: offline start */
+  }
+  return {
+    maxExpirationSeconds: 0,
+    quickResponses: [],
+    locationSharing: false,
+    linkPreviews: false,
+    presence: false,
+    previewNotifications: false,
+    readReceipts: false,
+    complianceDeviceId: null,
+    attachments: false,
+    maxUploadBytes: 0,
+    alwaysReauthenticate: false,
+    passwordChange: { allowed: false, rule: { minLength: 10, requireLower: true, requireUpper: true, requireDigit: true, requireSymbol: false } },
+    // The count the locked app already enforces stays as it was.
+    deviceResetAfter: keptDeviceResetAfter(),
+  };
 }
 
 export async function lock() {
@@ -253,6 +349,8 @@ async function start(c: OutpostClient, data: SavedData) {
     policy.value = c.policy;
     rememberPolicy(c.policy);
     announcePresence();
+    // Back online (or online at last): catch up on conversations, then send what waited.
+    void catchUp(c);
   });
   c.on("disconnected", () => (connected.value = false));
   c.on("typing", (e) => (typing.value = { ...typing.value, [e.conversationId]: { userId: e.userId, until: Date.now() + 4000 } }));
@@ -266,8 +364,41 @@ async function start(c: OutpostClient, data: SavedData) {
   ticker = setInterval(tick, 1000);
   tick();
   screen.value = "main";
-  await c.connect();
-  await refreshConversations();
+  // The relay connection is made in the background and kept: the SDK retries with a backoff
+  // (100 ms doubling to 5 s), and at once when the browser says it is online again or the
+  // page comes back to the front.
+  c.maxReconnectDelayMs = 5000;
+  watchNetwork();
+  c.connect().catch((e: unknown) => {
+    if (client === c) notice.value = `Not connected: ${e instanceof Error ? e.message : String(e)}`;
+  });
+}
+
+let watching = false;
+function watchNetwork() {
+  if (watching) return;
+  watching = true;
+  addEventListener("online", () => client?.reconnectNow());
+  document.addEventListener("visibilitychange", () => {
+    if (document.visibilityState === "visible") client?.reconnectNow();
+  });
+}
+
+let catchingUp: Promise<void> | null = null;
+/** After each (re)connection: reads the conversation list again, then sends the messages that waited. */
+function catchUp(c: OutpostClient): Promise<void> {
+  catchingUp ??= (async () => {
+    try {
+      await refreshConversations();
+    } catch (e) {
+      if (client === c && c.connected) notice.value = `Conversations could not be updated: ${e instanceof Error ? e.message : String(e)}`;
+    }
+    for (const m of messages.value.filter((x) => x.queued && x.status === "failed" && x.kind !== "file" && x.senderUserId === c.userId).sort((a, b) => a.sentAt - b.sentAt)) {
+      if (client !== c || !c.connected) break;
+      await retry(m.id);
+    }
+  })().finally(() => (catchingUp = null));
+  return catchingUp;
 }
 
 /** Expiration and burn-on-read: removes due messages from the screen and from the vault. */
@@ -767,20 +898,25 @@ async function deliver(local: LocalMessage, type: 1000 | 8000, content: unknown)
       packet = s.packet;
       packetId = s.packetId;
       sealed.set(packetId, packet);
-      messages.value = messages.value.map((m) => (m.id === local.id ? { ...m, id: packetId, status: "sending", ttl: effectiveTtl(conv?.ttl ?? 0), sentAt: Date.now() } : m));
+      messages.value = messages.value.map((m) => (m.id === local.id ? { ...m, id: packetId, status: "sending", error: undefined, queued: undefined, ttl: effectiveTtl(conv?.ttl ?? 0), sentAt: Date.now() } : m));
     } else {
-      update((m) => (m.id === packetId ? { ...m, status: "sending", error: undefined } : m));
+      update((m) => (m.id === packetId ? { ...m, status: "sending", error: undefined, queued: undefined } : m));
     }
     const acked = c.sendPacket(packetId, packet).then(() => {
       sealed.delete(packetId);
-      update((m) => (m.id === packetId && m.status !== "read" ? { ...m, status: "sent", error: undefined } : m));
+      update((m) => (m.id === packetId && m.status !== "read" ? { ...m, status: "sent", error: undefined, queued: undefined } : m));
     });
     const timeout = new Promise<never>((_, reject) => setTimeout(() => reject(new OutpostError("timeout", "not delivered yet: the server did not confirm it")), SEND_TIMEOUT_MS));
     await Promise.race([acked, timeout]);
   } catch (e) {
-    const msg = e instanceof Error ? e.message : String(e);
     if (e instanceof OutpostError && e.code !== "timeout") sealed.delete(packetId);
-    update((m) => (m.id === packetId ? { ...m, status: "failed", error: msg } : m));
+    // Unreachable server (a request failed, or the relay is disconnected): the message waits in
+    // the vault and goes out by itself after the reconnection. An unconfirmed packet (timeout)
+    // is also tried again then (same packet: the relay recognises a repeat).
+    const offline = !c.connected || e instanceof TypeError;
+    const msg = offline ? "offline; it is sent when the connection is back" : e instanceof Error ? e.message : String(e);
+    const waiting = offline || (e instanceof OutpostError && e.code === "timeout");
+    update((m) => (m.id === packetId ? { ...m, status: "failed", error: msg, queued: waiting } : m));
   }
 }
 

@@ -55,12 +55,29 @@ scope.addEventListener("fetch", (e) => {
   if (e.request.method !== "GET" || url.origin !== scope.location.origin) return;
   // The page: network first (a new version shows at once), the cached shell when offline.
   if (e.request.mode === "navigate" && url.pathname === "/") {
-    e.respondWith(fetch(e.request).catch(async () => (await caches.match("/")) ?? Response.error()));
+    e.respondWith(page(e.request));
     return;
   }
   if (!shell.files.includes(url.pathname)) return;
   e.respondWith(caches.match(e.request).then((hit) => hit ?? fetch(e.request)));
 });
+
+/** How long the page waits for the server before the cached shell is shown instead. */
+const PAGE_WAIT_MS = 3000;
+
+/**
+ * The network's page when it answers well and in time; otherwise the cached shell: a box that
+ * is out of reach (no answer at all), refusing, or behind a proxy answering 5xx must not keep
+ * the user from the messages this device already holds.
+ */
+async function page(request: Request): Promise<Response> {
+  const cached = await caches.match("/");
+  const network = fetch(request);
+  if (!cached) return network.catch(() => Response.error());
+  const late = new Promise<null>((resolve) => setTimeout(() => resolve(null), PAGE_WAIT_MS));
+  const first = await Promise.race([network.then((r) => (r.ok ? r : null), () => null), late]);
+  return first ?? cached;
+}
 
 // A click on a new-message notification brings Outpost forward on that conversation.
 scope.addEventListener("notificationclick", (e) => {

@@ -178,6 +178,15 @@ CREATE TABLE `device_sync_bundles` (
 	FOREIGN KEY (`user_id`) REFERENCES `users`(`id`) ON UPDATE no action ON DELETE cascade
 );
 --> statement-breakpoint
+CREATE TABLE `device_sync_histories` (
+	`lookup_hash` text PRIMARY KEY NOT NULL,
+	`user_id` text NOT NULL,
+	`archive` blob NOT NULL,
+	`expires_at` integer NOT NULL,
+	FOREIGN KEY (`user_id`) REFERENCES `users`(`id`) ON UPDATE no action ON DELETE cascade
+);
+--> statement-breakpoint
+CREATE INDEX `device_sync_histories_user_idx` ON `device_sync_histories` (`user_id`);--> statement-breakpoint
 CREATE TABLE `devices` (
 	`id` text PRIMARY KEY NOT NULL,
 	`user_id` text NOT NULL,

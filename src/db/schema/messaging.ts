@@ -51,6 +51,23 @@ export const deviceSyncBundles = sqliteTable("device_sync_bundles", {
   expiresAt: integer("expires_at").notNull(),
 });
 
+/**
+ * A device's message history handed to the user's new device with a sync code: one archive,
+ * sealed by the client under a key from the code (never seen by the server), kept 10 minutes
+ * and taken once. At most one per user (a newer code's archive replaces it).
+ */
+export const deviceSyncHistories = sqliteTable(
+  "device_sync_histories",
+  {
+    /** The same lookup hash as the code's root-key bundle. */
+    lookupHash: text("lookup_hash").primaryKey(),
+    userId: text("user_id").notNull().references(() => users.id, { onDelete: "cascade" }),
+    archive: blob("archive", { mode: "buffer" }).notNull(),
+    expiresAt: integer("expires_at").notNull(),
+  },
+  (t) => [index("device_sync_histories_user_idx").on(t.userId)],
+);
+
 /** The compliance writer's device per network: when set, every packet into the network must carry a wrap for it. */
 export const networkComplianceDevices = sqliteTable("network_compliance_devices", {
   networkId: text("network_id").primaryKey().references(() => networks.id, { onDelete: "cascade" }),

@@ -4,6 +4,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import type { AppContext } from "../../app/context.ts";
 import { fromBase64url, SUITE_IDS, toBase64url } from "../../crypto/index.ts";
 import { AppError } from "../../http/errors.ts";
+import { limitBody } from "../../http/middleware.ts";
 import { errorResponses } from "../../http/openapi.ts";
 import type { App } from "../../http/types.ts";
 import { bearerSecurity, deviceOf } from "./device-auth.ts";
@@ -13,10 +14,13 @@ import {
   listDirectory,
   lookupUsers,
   prekeyCount,
+  MAX_SYNC_HISTORY_BYTES,
   putSyncBundle,
+  putSyncHistory,
   registerDevice,
   signIn,
   takeSyncBundle,
+  takeSyncHistory,
   uploadPrekeys,
 } from "./devices.service.ts";
 
@@ -63,6 +67,14 @@ const DirectoryUser = z
     devices: z.array(z.object({ deviceId: z.string(), certificate: B64 })),
   })
   .openapi("DirectoryUser");
+
+const HISTORY_PATH = /^\/api\/client\/v1\/sync-bundles\/[^/]+\/history$/;
+/** History archives are raw bytes with their own limit (16 MiB), not JSON: the app's JSON body limit skips them. */
+export function isSyncHistoryUpload(method: string, path: string): boolean {
+  return method === "PUT" && HISTORY_PATH.test(path);
+}
+const LookupParam = z.object({ lookupHash: z.string().regex(/^[0-9a-f]{64}$/, "64 lowercase hex characters (the sync code's lookup hash)") });
+const binary = { content: { "application/octet-stream": { schema: z.string().openapi({ format: "binary" }) } } };
 
 export function registerDeviceRoutes(app: App, ctx: AppContext) {
   app.openAPIRegistry.registerComponent("securitySchemes", "deviceBearer", { type: "http", scheme: "bearer", description: "<deviceId>.<device secret> from registration" });
@@ -233,6 +245,41 @@ export function registerDeviceRoutes(app: App, ctx: AppContext) {
       const me = deviceOf(ctx, c);
       const b = c.req.valid("json");
       return c.json(await putSyncBundle(ctx, me, b.lookupHash, bytes(b.bundle, "bundle")), 201);
+    },
+  );
+
+  app.use("/api/client/v1/sync-bundles/:lookupHash/history", (c, next) => (c.req.method === "PUT" ? limitBody(MAX_SYNC_HISTORY_BYTES)(c, next) : next()));
+  app.openapi(
+    createRoute({
+      method: "put",
+      path: "/api/client/v1/sync-bundles/{lookupHash}/history",
+      tags: ["Client"],
+      security: bearerSecurity,
+      summary: "Leave this device's message history, encrypted under a sync code, for the user's new device (raw bytes, at most 16 MiB; 10 minutes, taken once; one per user)",
+      request: { params: LookupParam, body: { description: "the sealed archive", required: true, ...binary } },
+      responses: { 201: ok(z.object({ expiresAt: z.number(), size: z.number() })), ...errorResponses(400, 401, 403, 409, 413) },
+    }),
+    async (c) => {
+      const me = deviceOf(ctx, c);
+      const archive = new Uint8Array(await c.req.arrayBuffer());
+      return c.json(await putSyncHistory(ctx, me, c.req.valid("param").lookupHash, archive), 201);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: "post",
+      path: "/api/client/v1/sync-bundles/{lookupHash}/history/take",
+      tags: ["Client"],
+      security: bearerSecurity,
+      summary: "The user's new device takes the history archive left under its sync code (once)",
+      request: { params: LookupParam },
+      responses: { 200: { description: "the archive's ciphertext", ...binary }, ...errorResponses(400, 401, 403, 404) },
+    }),
+    async (c) => {
+      const me = deviceOf(ctx, c);
+      const archive = await takeSyncHistory(ctx, me, c.req.valid("param").lookupHash);
+      return new Response(archive as Uint8Array<ArrayBuffer>, { status: 200, headers: { "content-type": "application/octet-stream", "content-length": String(archive.length), "cache-control": "no-store" } }) as never;
     },
   );
 

@@ -5,7 +5,7 @@ import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 import { and, eq, inArray, isNull, sql } from "drizzle-orm";
 import type { AppContext } from "../../app/context.ts";
 import { PacketError, SUITE_IDS, verifyDeviceCertificate, verifyPrekey, type SuiteId } from "../../crypto/index.ts";
-import { deviceSyncBundles, devices, networkComplianceDevices, prekeys, userRootKeys, users } from "../../db/schema/index.ts";
+import { deviceSyncBundles, deviceSyncHistories, devices, networkComplianceDevices, prekeys, userRootKeys, users } from "../../db/schema/index.ts";
 import { AppError } from "../../http/errors.ts";
 import { getNetwork } from "../networks/networks.service.ts";
 import { getSecurityGroup } from "../security-groups/security-groups.service.ts";
@@ -279,6 +279,42 @@ export async function takeSyncBundle(ctx: AppContext, ticket: string, lookupHash
   });
   if (!row || row.userId !== t.userId || row.expiresAt < Date.now()) throw new AppError("not_found", "no device-sync bundle for this code (wrong code, another user, or expired)");
   return new Uint8Array(row.bundle);
+}
+
+/** Largest history archive a device may leave for a new device (compressed and encrypted). */
+export const MAX_SYNC_HISTORY_BYTES = 16 * 1024 * 1024;
+
+/**
+ * Stores a history archive (sealed by the client under a key from the sync code, so the
+ * server holds ciphertext only) beside the code's bundle, for 10 minutes. One per user: an
+ * archive for a newer code replaces the older one, which bounds what a user can park here.
+ */
+export async function putSyncHistory(ctx: AppContext, me: DevicePrincipal, lookupHash: string, archive: Uint8Array) {
+  if (!/^[0-9a-f]{64}$/.test(lookupHash)) fail("lookupHash", "format", "64 lowercase hex characters");
+  if (archive.length === 0) fail("body", "min", "the archive is empty");
+  if (archive.length > MAX_SYNC_HISTORY_BYTES) throw new AppError("payload_too_large", `the history archive is ${archive.length} bytes; at most ${MAX_SYNC_HISTORY_BYTES} are accepted`, { limitBytes: MAX_SYNC_HISTORY_BYTES });
+  const expiresAt = Date.now() + SYNC_BUNDLE_MS;
+  await ctx.writer.run(() => {
+    const db = ctx.storage.writeDb;
+    db.delete(deviceSyncHistories).where(sql`${deviceSyncHistories.expiresAt} < ${Date.now()} or ${deviceSyncHistories.userId} = ${me.userId}`).run();
+    const taken = db.select({ userId: deviceSyncHistories.userId }).from(deviceSyncHistories).where(eq(deviceSyncHistories.lookupHash, lookupHash)).get();
+    // Another user's archive under this hash (a collision no honest client makes): refused, not replaced.
+    if (taken) throw new AppError("conflict", "lookupHash: already in use");
+    db.insert(deviceSyncHistories).values({ lookupHash, userId: me.userId, archive: Buffer.from(archive), expiresAt }).run();
+  });
+  return { expiresAt, size: archive.length };
+}
+
+/** The user's new device (registered with the code) takes the archive once; another user's, an expired or a taken one is "not found". */
+export async function takeSyncHistory(ctx: AppContext, me: DevicePrincipal, lookupHash: string): Promise<Uint8Array> {
+  if (!/^[0-9a-f]{64}$/.test(lookupHash)) fail("lookupHash", "format", "64 lowercase hex characters");
+  const row = await ctx.writer.run(() => {
+    const r = ctx.storage.writeDb.select().from(deviceSyncHistories).where(eq(deviceSyncHistories.lookupHash, lookupHash)).get();
+    if (r && r.userId === me.userId) ctx.storage.writeDb.delete(deviceSyncHistories).where(eq(deviceSyncHistories.lookupHash, lookupHash)).run();
+    return r;
+  });
+  if (!row || row.userId !== me.userId || row.expiresAt < Date.now()) throw new AppError("not_found", "no history archive for this code (none was left, wrong code, another user, already taken or expired)");
+  return new Uint8Array(row.archive);
 }
 
 /** Directory: users of the caller's network with their root keys and active signed devices. */

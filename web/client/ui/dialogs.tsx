@@ -8,6 +8,7 @@ import {
   changeMembers,
   changePassword,
   createGroupOrRoom,
+  createSyncCode,
   findUser,
   forgetDevice,
   leaveConversation,
@@ -293,19 +294,29 @@ export function VerifyDialog(props: { conversation: Conversation; userId: string
 }
 
 export function SettingsDialog(props: { onClose: () => void }) {
-  const [code, setCode] = useState<string | null>(null);
+  const [code, setCode] = useState<{ code: string; messages: number } | null>(null);
+  const [withHistory, setWithHistory] = useState(true);
   const { busy, error, run } = useAction();
   return (
     <Modal title="Settings" onClose={props.onClose}>
       <section aria-labelledby="dev-title">
         <h3 id="dev-title">Add a device</h3>
         <p>Sign in on the new device; when it asks for a sync code, enter the one shown here. The code works once, for 10 minutes.</p>
+        <label class="check">
+          <input type="checkbox" checked={withHistory} onChange={(e) => setWithHistory((e.currentTarget as HTMLInputElement).checked)} />
+          <span>Bring this device's conversations and messages (encrypted under the code)</span>
+        </label>
         {code && (
-          <p class="code" data-testid="sync-code">
-            {code}
-          </p>
+          <>
+            <p class="code" data-testid="sync-code">
+              {code.code}
+            </p>
+            <p class="muted" role="status">
+              {code.messages ? `The new device also receives ${code.messages} message${code.messages === 1 ? "" : "s"} from here.` : "The new device starts without this device's messages."}
+            </p>
+          </>
         )}
-        <button type="button" disabled={busy} onClick={() => void run(async () => setCode(await sdk().createSyncCode()))}>
+        <button type="button" disabled={busy} onClick={() => void run(async () => setCode(await createSyncCode(withHistory)))}>
           Show a sync code
         </button>
       </section>

@@ -17,7 +17,7 @@ export function Messenger() {
       <header class="topbar">
         <span class="brand">Outpost</span>
         <span class={`status ${connected.value ? "online" : "offline"}`} role="status">
-          {connected.value ? "Connected" : "Reconnecting…"}
+          {connected.value ? "Connected" : "Offline — reconnecting…"}
         </span>
         <span class="me">{me.value?.username}</span>
         <button type="button" class="secondary small" onClick={() => setDialog("settings")}>
