@@ -165,6 +165,16 @@ async function run(v: Values): Promise<number> {
     process.stderr.write(`registered compliance device ${client.deviceId}\n`);
   }
   const log = createLogger({ level: process.env.OUTPOST_LOG_LEVEL ?? "info", eventLogging: "activity" });
+  // Signal handlers go in before anything is announced: a supervisor may stop the writer the
+  // moment it reads the ready line, and Bun installs a handler only as the event loop turns.
+  let stopRequested = false;
+  let onStop = () => {
+    stopRequested = true;
+  };
+  let signals = 0;
+  const signalled = () => (++signals > 1 ? process.exit(130) : onStop());
+  process.on("SIGTERM", signalled);
+  process.on("SIGINT", signalled);
   const bot = await ComplianceBot.start({ statePath, writer, logger: log.logger, serverUrl: v.server });
   const timer = setInterval(() => {
     const s = bot.status();
@@ -175,10 +185,7 @@ async function run(v: Values): Promise<number> {
   // (its reconnect timers are unref'd, and a throttled client holds no socket for a moment).
   process.stdout.write(`OUTPOST-COMPLIANCE-READY ${JSON.stringify({ deviceId: bot.client.deviceId })}\n`);
   return new Promise<number>((resolve) => {
-    let stopping = false;
-    const stop = () => {
-      if (stopping) return process.exit(130);
-      stopping = true;
+    onStop = () => {
       clearInterval(timer);
       bot.close().then(
         () => resolve(0),
@@ -188,7 +195,6 @@ async function run(v: Values): Promise<number> {
         },
       );
     };
-    process.on("SIGTERM", stop);
-    process.on("SIGINT", stop);
+    if (stopRequested) onStop();
   });
 }

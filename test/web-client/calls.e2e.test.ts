@@ -80,6 +80,11 @@ function incoming(): Promise<CallEvent> {
 async function exchange(call: ActiveCall, n: number) {
   const got: ReceivedMedia[] = [];
   const off = call.onMedia((m) => got.push(m));
+  // Both ends hold the call key first (the browser encrypts only once it has one; bob's
+  // keyId is set by the key message): frames sent before that are dropped by design.
+  await until(() => call.keyId !== undefined && call.keyId !== null, "bob holds the call key", 15_000);
+  const start = await stats(alice);
+  await untilAsync(async () => (await stats(alice)).encrypted > start.encrypted + 3, "the browser holds the call key", 15_000);
   const before = await stats(alice);
   const sent: string[] = [];
   for (let i = 0; i < n; i++) {
@@ -88,9 +93,9 @@ async function exchange(call: ActiveCall, n: number) {
     await call.sendRtp("audio", p, { audioLevel: 30 });
     await Bun.sleep(20);
   }
-  await untilAsync(async () => (await stats(alice)).decrypted >= before.decrypted + n, "browser decrypts bob's frames", 8000);
+  await untilAsync(async () => (await stats(alice)).decrypted >= before.decrypted + n, "browser decrypts bob's frames", 15_000);
   // The browser's microphone (fake device, Opus) reaches bob: every payload he decrypts is one the browser encrypted.
-  await until(() => got.length >= 20, "bob receives browser audio", 8000);
+  await until(() => got.length >= 20, "bob receives browser audio", 15_000);
   off();
   const after = await stats(alice);
   expect(after.failed).toBe(0);

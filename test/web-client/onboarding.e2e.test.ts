@@ -32,13 +32,15 @@ describe("serving", () => {
     expect(asset.status).toBe(200);
     expect(asset.headers.get("cache-control")).toBe("public, max-age=31536000, immutable");
     expect(asset.headers.get("content-encoding")).toBe("gzip");
-    // Budget for slow links: page, script and stylesheet together, as transferred.
+    // Budget for slow links: page, script and stylesheet together, as transferred. The issue's
+    // ceiling is 250 KB; ours stays far below it so that growth is noticed (63 KiB with video
+    // calls, notifications, offline start and history sync; the call worker loads apart).
     let wire = 0;
     for (const path of ["/", js!, /href="(\/app\/main-[a-z0-9]+\.css)"/.exec(html)![1]!]) {
       const r = await fetch(h.world.server.url + path, { headers: { "accept-encoding": "gzip" }, decompress: false } as RequestInit);
       wire += (await r.arrayBuffer()).byteLength;
     }
-    expect(wire).toBeLessThan(60 * 1024);
+    expect(wire).toBeLessThan(72 * 1024);
     const sw = await fetch(h.world.server.url + "/sw.js");
     expect(sw.headers.get("cache-control")).toBe("no-cache");
     expect(await sw.text()).toContain(js!);
