@@ -169,7 +169,9 @@ export const passwordOffer = signal<string | null>(null);
 
 export async function register(config: ClientConfig, username: string, password: string, syncCode?: string) {
   await claimDevice();
-  const c = await OutpostClient.register({ config, username, password, deviceName: browserName(), ...(syncCode ? { syncCode } : {}) });
+  // 30 one-time prekeys rather than the SDK's 100: a third of the upload on a slow link; the
+  // SDK tops them up as they are used.
+  const c = await OutpostClient.register({ config, username, password, deviceName: browserName(), prekeyCount: 30, ...(syncCode ? { syncCode } : {}) });
   let data: SavedData = { conversations: [], messages: [], usernames: {} };
   let problem: string | null = null;
   if (syncCode) {
@@ -369,6 +371,12 @@ async function start(c: OutpostClient, data: SavedData) {
   // page comes back to the front.
   c.maxReconnectDelayMs = 5000;
   watchNetwork();
+  // The list is read over REST at once, beside the relay's handshake: on a slow link those
+  // round trips are most of the wait for a usable screen.
+  earlyRead = refreshConversations().then(
+    () => true,
+    () => false,
+  );
   c.connect().catch((e: unknown) => {
     if (client === c) notice.value = `Not connected: ${e instanceof Error ? e.message : String(e)}`;
   });
@@ -385,11 +393,15 @@ function watchNetwork() {
 }
 
 let catchingUp: Promise<void> | null = null;
+/** The list read started with the app; the first connection uses it instead of reading again. */
+let earlyRead: Promise<boolean> | null = null;
 /** After each (re)connection: reads the conversation list again, then sends the messages that waited. */
 function catchUp(c: OutpostClient): Promise<void> {
   catchingUp ??= (async () => {
     try {
-      await refreshConversations();
+      const early = earlyRead;
+      earlyRead = null;
+      if (!(early && (await early))) await refreshConversations();
     } catch (e) {
       if (client === c && c.connected) notice.value = `Conversations could not be updated: ${e instanceof Error ? e.message : String(e)}`;
     }
