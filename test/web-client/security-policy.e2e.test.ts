@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { defaultSecurityGroup, updateSecurityGroupSettings } from "../../src/modules/security-groups/security-groups.service.ts";
 import type { SecurityGroupSettings } from "../../src/modules/security-groups/settings.ts";
 import { files } from "../../src/client/files.ts";
-import { screenshot } from "../support/browser.ts";
+import { accessibilityProblems, screenshot } from "../support/browser.ts";
 import { PASSWORD, pageErrors, startHarness, type Harness } from "./harness.ts";
 
 let h: Harness;
@@ -74,6 +74,7 @@ describe("password choice", () => {
     await d.getByRole("button", { name: "Use this password" }).click();
     await d.getByRole("alert").filter({ hasText: "must contain an upper-case letter" }).waitFor();
     expect(await signsIn("carol", PASSWORD)).toBe(true);
+    expect(await accessibilityProblems(page)).toEqual([]);
     await screenshot(page, "web-client", "choose-password");
 
     const mine = "Carols-Own-Pass-42";
@@ -158,6 +159,7 @@ describe("device protection", () => {
       await page.getByRole("alert").filter({ hasText: "3 wrong passwords in a row" }).waitFor();
       await page.getByRole("heading", { name: "Open your client configuration" }).waitFor();
       await screenshot(page, "web-client", "device-erased");
+      expect(await accessibilityProblems(page)).toEqual([]);
       // Nothing of the vault is left in IndexedDB.
       const left = await page.evaluate(async () => {
         const db = await new Promise<IDBDatabase>((resolve, reject) => {
@@ -219,6 +221,7 @@ describe("notifications", () => {
     await page.context().grantPermissions(["notifications"], { origin: h.world.server.url });
     await page.getByRole("button", { name: "Settings" }).click();
     await page.getByRole("dialog").getByLabel("Notify me of new messages").check();
+    expect(await accessibilityProblems(page)).toEqual([]);
     await page.getByRole("dialog").getByRole("button", { name: "Close" }).click();
     const jack = await h.world.client("jack");
     const dm = await jack.openDirect({ username: "ivy" });
