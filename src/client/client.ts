@@ -511,7 +511,10 @@ export class OutpostClient {
     if (gen <= this.skipThroughGen) return;
     if (frame.length < 8) return this.emit({ type: "error", code: "malformed", message: "delivery frame too short" });
     const view = new DataView(frame.buffer, frame.byteOffset, frame.byteLength);
-    const seq = view.getUint32(0) * 2 ** 32 + view.getUint32(4);
+    // The top bit of the sequence word is the relay's mark of a directed delivery (see deliveryFrame).
+    const high = view.getUint32(0);
+    const directed = (high & 0x80000000) !== 0;
+    const seq = (high & 0x7fffffff) * 2 ** 32 + view.getUint32(4);
     const packet = frame.subarray(8);
     /** Runs once this frame is done with, in delivery order: what it means, then the cursor. */
     let complete: () => void;
@@ -536,7 +539,12 @@ export class OutpostClient {
         sentAt: header.sentAt,
         ttl: header.ttl,
         bor: header.bor,
+        ...(directed ? { directed: true as const } : {}),
       });
+      // Only call keys and a room's file keys may go to part of a conversation: anything else
+      // would reach one member as if all had seen it. Refused here (a delivery handler — the
+      // compliance writer — still gets it, to record it).
+      const refused = directed && !this.deliveryHandler && !mayTravelDirected(m);
       complete = () => {
         this.remember(header.packetId);
         const secret = this.prekeySecrets.get(opened.prekeyId);
@@ -545,6 +553,7 @@ export class OutpostClient {
           // A failed refill (server unreachable) is retried at the next packet that uses a prekey.
           this.refillPrekeys().catch(() => undefined);
         }
+        if (refused) return this.emit({ type: "error", code: "directed_refused", message: `a type ${m.type} message was addressed to part of the conversation only: ignored`, seq, packetId: m.packetId });
         this.apply(m);
         this.emit({ type: "message", message: m });
       };
@@ -1009,4 +1018,10 @@ export class OutpostClient {
     if (this.ws?.readyState !== WebSocket.OPEN) throw new OutpostError("not_connected", "connect() first");
     this.ws.send(JSON.stringify(frame));
   }
+}
+
+/** What may reach only part of a conversation: call messages (keys for a call's devices) and a room's file keys. */
+function mayTravelDirected(m: ReceivedMessage): boolean {
+  if (m.type === MessageType.call) return true;
+  return m.type === MessageType.roomParameters && (m.content as { changemask?: unknown } | null)?.changemask === 64;
 }

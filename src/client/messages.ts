@@ -50,6 +50,8 @@ export interface ReceivedMessage {
   sentAt: number;
   ttl: number;
   bor: number;
+  /** The relay delivered it to part of the conversation only (call keys, a room's file keys). */
+  directed?: true;
 }
 
 const URL_RE = /\bhttps?:\/\/[^\s<>"']+/g;

@@ -3,9 +3,9 @@ export interface EmbeddedMigration { tag: string; folderMillis: number; bps: boo
 export const migrations: EmbeddedMigration[] = [
   {
     "tag": "0000_init",
-    "folderMillis": 1795700972219,
+    "folderMillis": 1795704654116,
     "bps": true,
-    "hash": "58392b2596ac2505d5bfbfea4522646ecc9f6db0c8a09b9ffc26fb56ea475dcd",
+    "hash": "4c84e8a51abf43a187ca325a23e65b73b86946489d4ed984699fc2aa26ca571b",
     "sql": [
       "CREATE TABLE `heartbeat` (\n\t`id` integer PRIMARY KEY NOT NULL,\n\t`at` integer NOT NULL\n);\n",
       "\nCREATE TABLE `settings` (\n\t`key` text PRIMARY KEY NOT NULL,\n\t`value` text NOT NULL,\n\t`updated_at` integer NOT NULL\n);\n",
@@ -46,7 +46,7 @@ export const migrations: EmbeddedMigration[] = [
       "\nCREATE TABLE `network_compliance_devices` (\n\t`network_id` text PRIMARY KEY NOT NULL,\n\t`device_id` text,\n\t`updated_at` integer NOT NULL,\n\tFOREIGN KEY (`network_id`) REFERENCES `networks`(`id`) ON UPDATE no action ON DELETE cascade\n);\n",
       "\nCREATE TABLE `packet_wraps` (\n\t`device_id` text NOT NULL,\n\t`seq` integer NOT NULL,\n\t`wrap` blob NOT NULL,\n\tPRIMARY KEY(`device_id`, `seq`),\n\tFOREIGN KEY (`seq`) REFERENCES `packets`(`seq`) ON UPDATE no action ON DELETE cascade\n);\n",
       "\nCREATE INDEX `packet_wraps_seq_idx` ON `packet_wraps` (`seq`);",
-      "\nCREATE TABLE `packets` (\n\t`seq` integer PRIMARY KEY AUTOINCREMENT NOT NULL,\n\t`packet_id` text NOT NULL,\n\t`conversation_id` text NOT NULL,\n\t`sender_device_id` text NOT NULL,\n\t`shared` blob NOT NULL,\n\t`received_at` integer NOT NULL,\n\t`expires_at` integer NOT NULL,\n\t`bor` integer DEFAULT 0 NOT NULL\n);\n",
+      "\nCREATE TABLE `packets` (\n\t`seq` integer PRIMARY KEY AUTOINCREMENT NOT NULL,\n\t`packet_id` text NOT NULL,\n\t`conversation_id` text NOT NULL,\n\t`sender_device_id` text NOT NULL,\n\t`shared` blob NOT NULL,\n\t`received_at` integer NOT NULL,\n\t`expires_at` integer NOT NULL,\n\t`bor` integer DEFAULT 0 NOT NULL,\n\t`directed` integer DEFAULT 0 NOT NULL\n);\n",
       "\nCREATE UNIQUE INDEX `packets_packet_id_uq` ON `packets` (`packet_id`);",
       "\nCREATE INDEX `packets_expires_idx` ON `packets` (`expires_at`);",
       "\nCREATE TABLE `prekeys` (\n\t`device_id` text NOT NULL,\n\t`prekey_id` text NOT NULL,\n\t`kind` text NOT NULL,\n\t`signed` blob NOT NULL,\n\t`created_at` integer NOT NULL,\n\tPRIMARY KEY(`device_id`, `prekey_id`),\n\tFOREIGN KEY (`device_id`) REFERENCES `devices`(`id`) ON UPDATE no action ON DELETE cascade\n);\n",

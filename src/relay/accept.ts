@@ -95,7 +95,7 @@ export function acceptPacket(ctx: AppContext, me: SenderPrincipal, bytes: Uint8A
   const expiresAt = now + ttl * 1000;
 
   const stored = ctx.writer.run(() => {
-    const inserted = store.insertPacket.run(id, header.conversationId, me.deviceId, shared, now, expiresAt, header.bor);
+    const inserted = store.insertPacket.run(id, header.conversationId, me.deviceId, shared, now, expiresAt, header.bor, directed ? 1 : 0);
     if (inserted.changes === 0) {
       const existing = store.findPacket.get(id)!;
       if (existing.sender !== me.deviceId) throw new Refusal("replay", "this packet id was already used", id);
@@ -111,7 +111,7 @@ export function acceptPacket(ctx: AppContext, me: SenderPrincipal, bytes: Uint8A
   return stored.then((accepted) => {
     if (!accepted.duplicate) {
       const sessions = relayHooks(ctx).sessions;
-      for (const w of wraps) sessions.get(w.deviceId)?.offer(accepted.seq, shared, w.bytes, header.bor > 0);
+      for (const w of wraps) sessions.get(w.deviceId)?.offer(accepted.seq, shared, w.bytes, header.bor > 0, directed);
     }
     return accepted;
   });

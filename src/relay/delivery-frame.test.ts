@@ -26,3 +26,15 @@ test("a delivery frame is the sequence number followed by the packet with only t
   });
   expect(opened.payload.content).toEqual({ text: "hi" });
 });
+
+test("a directed delivery sets the top bit of the sequence word, and only that bit", async () => {
+  const shared = new Uint8Array([1, 2, 3]);
+  const wrap = new Uint8Array([9]);
+  const seq = 2 ** 40 + 7;
+  const plain = new DataView(deliveryFrame(seq, shared, wrap).buffer);
+  const marked = new DataView(deliveryFrame(seq, shared, wrap, true).buffer);
+  expect(plain.getUint32(0) & 0x80000000).toBe(0);
+  expect(marked.getUint32(0) >>> 31).toBe(1);
+  expect((marked.getUint32(0) & 0x7fffffff) * 2 ** 32 + marked.getUint32(4)).toBe(seq);
+  expect(new Uint8Array(marked.buffer).subarray(8)).toEqual(new Uint8Array(plain.buffer).subarray(8));
+});

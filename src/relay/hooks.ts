@@ -7,7 +7,7 @@ export interface SessionLike {
   readonly deviceId: string;
   readonly userId: string;
   /** A committed packet for this device: send from memory if caught up, else read the log. */
-  offer(seq: number, shared: Uint8Array, wrap: Uint8Array, burnOnRead: boolean): void;
+  offer(seq: number, shared: Uint8Array, wrap: Uint8Array, burnOnRead: boolean, directed: boolean): void;
   sendControl(message: Record<string, unknown>): void;
   close(code: number, reason: string): void;
 }

@@ -18,10 +18,15 @@ const HIGH_WATER = 1024 * 1024;
 const AUTH_TIMEOUT_MS = 10_000;
 const CURSOR_SAVE_MS = 50;
 
-export function deliveryFrame(seq: number, shared: Uint8Array, wrap: Uint8Array): Uint8Array {
+/**
+ * u64 word ‖ the packet with only this device's wrap. The word is the sequence number; its top
+ * bit marks a directed delivery (the packet went to part of the conversation only, which the
+ * relay checked against its audience rules): sequence numbers never come near 2^63.
+ */
+export function deliveryFrame(seq: number, shared: Uint8Array, wrap: Uint8Array, directed = false): Uint8Array {
   const out = new Uint8Array(8 + shared.length + 4 + wrap.length);
   const view = new DataView(out.buffer);
-  view.setUint32(0, Math.floor(seq / 2 ** 32));
+  view.setUint32(0, (Math.floor(seq / 2 ** 32) | (directed ? 0x80000000 : 0)) >>> 0);
   view.setUint32(4, seq >>> 0);
   out.set(shared, 8);
   let o = 8 + shared.length;
@@ -147,13 +152,13 @@ export class DeviceSession implements SessionLike {
     this.pump();
   }
 
-  offer(seq: number, shared: Uint8Array, wrap: Uint8Array, burnOnRead: boolean) {
+  offer(seq: number, shared: Uint8Array, wrap: Uint8Array, burnOnRead: boolean, directed: boolean) {
     if (!this.principal || this.closed || seq <= this.sentSeq) return;
     if (!this.caughtUp || this.ws.getBufferedAmount() > HIGH_WATER) {
       this.caughtUp = false;
       return this.schedulePump();
     }
-    const status = this.ws.send(deliveryFrame(seq, shared, wrap));
+    const status = this.ws.send(deliveryFrame(seq, shared, wrap, directed));
     if (status === 0) {
       this.paused();
       return this.schedulePump();
@@ -178,7 +183,7 @@ export class DeviceSession implements SessionLike {
       if (this.ws.getBufferedAmount() > HIGH_WATER) return this.paused(); // drain() resumes
       const rows = store.readQueue(this.principal.deviceId, this.sentSeq, BATCH);
       for (const r of rows) {
-        const status = this.ws.send(deliveryFrame(r.seq, r.shared, r.wrap));
+        const status = this.ws.send(deliveryFrame(r.seq, r.shared, r.wrap, r.directed === 1));
         if (status === 0) return this.paused(); // dropped by Bun: sent again from the log after drain
         this.sentSeq = r.seq;
         if (r.bor > 0) this.burnPending.push(r.seq);

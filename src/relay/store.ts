@@ -10,6 +10,7 @@ export interface QueueRow {
   shared: Uint8Array;
   wrap: Uint8Array;
   bor: number;
+  directed: number;
 }
 
 export class PacketStore {
@@ -30,12 +31,12 @@ export class PacketStore {
     const w: Database = ctx.storage.writerConn;
     // A packet id already stored inserts nothing (changes = 0): the caller then tells a duplicate from a replay.
     this.insertPacket = w.prepare(
-      "insert into packets (packet_id, conversation_id, sender_device_id, shared, received_at, expires_at, bor) values (?, ?, ?, ?, ?, ?, ?) on conflict (packet_id) do nothing",
+      "insert into packets (packet_id, conversation_id, sender_device_id, shared, received_at, expires_at, bor, directed) values (?, ?, ?, ?, ?, ?, ?, ?) on conflict (packet_id) do nothing",
     );
     this.insertWrap = w.prepare("insert into packet_wraps (device_id, seq, wrap) values (?, ?, ?)");
     this.findPacket = w.prepare("select seq, sender_device_id as sender from packets where packet_id = ?");
     this.queue = ctx.storage.readConns.map((c) =>
-      c.prepare("select w.seq as seq, p.shared as shared, w.wrap as wrap, p.bor as bor from packet_wraps w join packets p on p.seq = w.seq where w.device_id = ? and w.seq > ? order by w.seq limit ?"),
+      c.prepare("select w.seq as seq, p.shared as shared, w.wrap as wrap, p.bor as bor, p.directed as directed from packet_wraps w join packets p on p.seq = w.seq where w.device_id = ? and w.seq > ? order by w.seq limit ?"),
     );
     const r = ctx.storage.readConns[0]!;
     this.conversation = r.prepare("select network_id as networkId, kind from conversations where id = ?");

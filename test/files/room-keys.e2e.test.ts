@@ -207,6 +207,24 @@ describe("room Files-area keys", () => {
     expect((await mod.send(roomId, MessageType.roomParameters, fileVaultContent([], true), { devices: [bob.deviceId] })).duplicate).toBe(false);
   });
 
+  test("an ordinary message sent to one member that way is refused by the recipient: only key messages may travel directed", async () => {
+    const box = inbox(alice);
+    const errors: { code: string; packetId?: string }[] = [];
+    alice.on("error", (e) => errors.push(e as { code: string; packetId?: string }));
+    // The relay cannot see the type: it accepts the packet as it would a key hand-over...
+    const whisper = await mod.sendText(roomId, "only you will see this", { devices: [alice.deviceId] });
+    // ...but marks the delivery directed, and alice's SDK drops it instead of showing it as a room message.
+    await until(() => errors.some((e) => e.code === "directed_refused" && e.packetId === whisper.packetId), "the whisper is refused", 8000);
+    expect(box.some((m) => m.packetId === whisper.packetId)).toBe(false);
+    // A key message the same way still arrives, marked directed; one sent to everyone is not marked.
+    const keys = await mod.send(roomId, MessageType.roomParameters, fileVaultContent([], true), { devices: [alice.deviceId] });
+    await until(() => box.some((m) => m.packetId === keys.packetId), "the directed key message arrives", 8000);
+    expect(box.find((m) => m.packetId === keys.packetId)!.directed).toBe(true);
+    const open = await mod.sendText(roomId, "for everyone");
+    await until(() => box.some((m) => m.packetId === open.packetId), "the room message arrives", 8000);
+    expect(box.find((m) => m.packetId === open.packetId)!.directed).toBeUndefined();
+  });
+
   test("the lookup route answers members only, with this room's entries only, and validates its body", async () => {
     const path = `/api/client/v1/rooms/${roomId}/files/lookup`;
     const ok = await raw(bob, path, { ids: [uploaded[0]!.entryId, otherEntryId, crypto.randomUUID()] });

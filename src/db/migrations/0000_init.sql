@@ -225,7 +225,8 @@ CREATE TABLE `packets` (
 	`shared` blob NOT NULL,
 	`received_at` integer NOT NULL,
 	`expires_at` integer NOT NULL,
-	`bor` integer DEFAULT 0 NOT NULL
+	`bor` integer DEFAULT 0 NOT NULL,
+	`directed` integer DEFAULT 0 NOT NULL
 );
 --> statement-breakpoint
 CREATE UNIQUE INDEX `packets_packet_id_uq` ON `packets` (`packet_id`);--> statement-breakpoint

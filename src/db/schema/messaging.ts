@@ -122,6 +122,12 @@ export const packets = sqliteTable(
     expiresAt: integer("expires_at").notNull(),
     /** Burn-on-read seconds from the header: the packet leaves the server once every recipient device has it. */
     bor: integer("bor").notNull().default(0),
+    /**
+     * 1 when the relay accepted it for part of the conversation only (call keys to a call's
+     * devices, a room's file keys to one member): delivered with that mark, so clients accept
+     * only the kinds of message that may travel that way.
+     */
+    directed: integer("directed").notNull().default(0),
   },
   // Every index costs each stored packet a B-tree insert: only idempotency and expiry have one.
   (t) => [uniqueIndex("packets_packet_id_uq").on(t.packetId), index("packets_expires_idx").on(t.expiresAt)],
