@@ -82,7 +82,7 @@ export async function rawDevice(url: string, client: OutpostClient, cursor?: num
       }
       const frame = new Uint8Array(e.data as ArrayBuffer);
       const view = new DataView(frame.buffer);
-      const seq = view.getUint32(0) * 2 ** 32 + view.getUint32(4);
+      const seq = (view.getUint32(0) & 0x7fffffff) * 2 ** 32 + view.getUint32(4); // top bit: directed delivery
       last = Math.max(last, seq);
       device.onDelivery(deliveredPacketId(frame), seq);
       if (++unacked >= 64) ack();
