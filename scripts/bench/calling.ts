@@ -4,7 +4,8 @@
 // Prints forwarded packets/s, the node's CPU, loss, and latency through the node (p50/p99).
 // The participants run in two client processes so that the clients, not the node, are
 // not what saturates first on a small machine.
-// Usage: bun scripts/bench/calling.ts [--seconds 5] [--sizes 10,25,50,100] [--plain] [--clients 2]
+// Usage: bun scripts/bench/calling.ts [--seconds 5] [--sizes 10,25,50,100] [--plain] [--clients 2] [--cpu-prof <dir>]
+// (--cpu-prof: the node process writes a Bun CPU profile, .cpuprofile and markdown, into <dir> when it stops.)
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -148,8 +149,10 @@ async function runMain() {
   const dataDir = mkdtempSync(join(tmpdir(), "outpost-bench-calling-"));
   const self = fileURLToPath(import.meta.url);
   const main = fileURLToPath(new URL("../../src/main.ts", import.meta.url));
+  const profDir = arg("cpu-prof", "");
+  const prof = profDir ? ["--cpu-prof", "--cpu-prof-md", `--cpu-prof-dir=${profDir}`] : [];
   const node = Bun.spawn(
-    [process.execPath, main, "calling-node", "--supervised", "--data-dir", dataDir, "--log-level", "warn", "--calling-control-port", "0", "--calling-tcp-port", "0", "--calling-udp-port-min", "43000", "--calling-udp-port-max", "44999"],
+    [process.execPath, ...prof, main, "calling-node", "--supervised", "--data-dir", dataDir, "--log-level", "warn", "--calling-control-port", "0", "--calling-tcp-port", "0", "--calling-udp-port-min", "43000", "--calling-udp-port-max", "44999"],
     { stdin: "pipe", stdout: "pipe", stderr: "inherit" },
   );
   let url = "";

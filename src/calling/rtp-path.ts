@@ -1,0 +1,268 @@
+// The node's per-packet RTP path: a faster drop-in for werift's RTP header parser (run twice
+// for every packet taken in) and the writer that puts a forwarded packet straight into one
+// subscriber's SRTP transport, without werift's per-packet sender bookkeeping.
+import "../reflect.ts";
+import type { RTCRtpSender } from "werift";
+import { RTP_EXTENSION_URI, RtpHeader, RtpPacket } from "werift";
+
+type Extension = { id: number; payload: Buffer };
+
+/**
+ * RtpHeader.deSerialize, field for field and quirk for quirk (it never checks the extension
+ * block against the buffer's end; a bad length only shows in payloadOffset, which werift's SRTP
+ * checks), without werift's bit reader that formats every byte as a string of digits.
+ * Short buffers throw as werift's does (Buffer reads past the end throw RangeError).
+ */
+export function parseRtpHeader(raw: Buffer): RtpHeader {
+  const h = new RtpHeader();
+  const b0 = raw[0];
+  if (b0 === undefined) throw new RangeError("empty RTP packet");
+  h.version = b0 >> 6;
+  h.padding = (b0 & 0x20) !== 0;
+  h.extension = (b0 & 0x10) !== 0;
+  const cc = b0 & 0x0f;
+  h.csrcLength = cc;
+  const m = raw.readUInt8(1);
+  h.marker = (m & 0x80) !== 0;
+  h.payloadType = m & 0x7f;
+  h.sequenceNumber = raw.readUInt16BE(2);
+  h.timestamp = raw.readUInt32BE(4);
+  h.ssrc = raw.readUInt32BE(8);
+  const csrc: number[] = new Array(cc);
+  for (let i = 0; i < cc; i++) csrc[i] = raw.readUInt32BE(12 + 4 * i);
+  h.csrc = csrc;
+  let off = 12 + 4 * cc;
+  if (h.extension) {
+    h.extensionProfile = raw.readUInt16BE(off) as RtpHeader["extensionProfile"];
+    off += 2;
+    const extensionLength = raw.readUInt16BE(off) * 4;
+    h.extensionLength = extensionLength;
+    off += 2;
+    const exts: Extension[] = [];
+    const end = off + extensionLength;
+    if ((h.extensionProfile as number) === 0xbede) {
+      while (off < end) {
+        const b = raw[off];
+        if (b === 0) {
+          off++;
+          continue;
+        }
+        // Past the buffer's end werift reads undefined, i.e. id 0 and length 1: so do we.
+        const id = b === undefined ? 0 : b >> 4;
+        const len = b === undefined ? 1 : (b & 0x0f) + 1;
+        off++;
+        if (id === 15) break;
+        exts.push({ id, payload: raw.subarray(off, off + len) });
+        off += len;
+      }
+    } else if ((h.extensionProfile as number) === 0x1000) {
+      while (off < end) {
+        if (raw[off] === 0) {
+          off++;
+          continue;
+        }
+        const id = raw[off] as number;
+        off++;
+        const len = raw[off] as number;
+        off++;
+        exts.push({ id, payload: raw.subarray(off, off + len) });
+        off += len;
+      }
+    } else {
+      const payload = raw.subarray(off, off + extensionLength);
+      exts.push({ id: 0, payload });
+      off += payload.length;
+    }
+    h.extensions = exts;
+  }
+  h.payloadOffset = off;
+  if (h.padding) h.paddingSize = raw[raw.length - 1] as number;
+  return h;
+}
+
+let installed = false;
+const werift = RtpHeader as unknown as { deSerialize: (raw: Buffer) => RtpHeader };
+/** werift's own parser, kept for the equivalence tests. */
+export const weriftParseRtpHeader = werift.deSerialize.bind(RtpHeader);
+
+/**
+ * Makes werift parse RTP headers with parseRtpHeader in this process (its SRTP and RTP layers
+ * look the parser up on the class at every packet). Profiling the node showed werift's parser
+ * as the largest single cost of taking a packet in.
+ */
+export function installFastRtpParsing(): void {
+  if (installed) return;
+  installed = true;
+  werift.deSerialize = parseRtpHeader;
+}
+
+/** The RTCRtpSender fields werift's own sendRtp reads and writes (not all are in its types). */
+interface SenderInternals {
+  ssrc: number;
+  mid?: string;
+  rtpStreamId?: string;
+  repairedRtpStreamId?: string;
+  redRedundantPayloadType?: number;
+  codec?: { payloadType: number; rtcpFeedback?: { type: string }[] };
+  headerExtensions: { uri: string; id: number }[];
+  seqOffset: number;
+  timestampOffset: number;
+  sequenceNumber?: number;
+  timestamp?: number;
+  ntpTimestamp: bigint;
+  rtpTimestamp: number;
+  octetCount: number;
+  packetCount: number;
+  headerBytesSent: number;
+  rtpCache: RtpPacket[];
+  rtcpRunning: boolean;
+  stopped: boolean;
+  runRtcp(): Promise<void>;
+  sendRtp(rtp: RtpPacket): Promise<void>;
+  dtlsTransport: {
+    state: string;
+    sendRtp(payload: Buffer, header: EncryptableHeader): Promise<number>;
+  };
+}
+
+/** What werift's SRTP contexts read of a header (both the AES-CM and the AES-GCM profile). */
+interface EncryptableHeader {
+  ssrc: number;
+  sequenceNumber: number;
+  serializeSize: number;
+  serialize(size: number): Buffer;
+}
+
+/** werift's RTP_HISTORY_SIZE: NACKed packets are looked up at sequenceNumber % 128. */
+const RTP_HISTORY = 128;
+/** Milliseconds between 1900 (NTP's epoch) and 1970. */
+const NTP_EPOCH_OFFSET_MS = 2_208_988_800_000;
+/** How often the sender-report clock pair (NTP time, RTP timestamp) is refreshed. */
+const SR_CLOCK_REFRESH_MS = 20;
+
+interface Plan {
+  /** The one-byte header extension block (RFC 8285) carrying the mid, or empty. */
+  ext: Buffer;
+  payloadType: number;
+  nack: boolean;
+  /** The header extensions this plan was made for (werift sets them once, at negotiation). */
+  made: SenderInternals["headerExtensions"];
+}
+
+/**
+ * Writes forwarded packets into one subscriber's sender: werift's RTCRtpSender.sendRtp does the
+ * same (ssrc, payload type, the sender's sequence/timestamp offsets, the mid extension, SR
+ * statistics, NACK history) but rebuilds header-extension lists, sorts them and reads the clock
+ * through strings for every packet. The header here is written straight into bytes and handed
+ * to werift's SRTP transport, which encrypts (whichever profile was negotiated) and sends it.
+ * Senders using anything this writer does not write (transport-wide CC, abs-send-time, RID,
+ * RED) go through werift's own sendRtp.
+ */
+export class ForwardWriter {
+  private readonly s: SenderInternals;
+  private plan: Plan | null = null;
+  private readonly scratch = Buffer.alloc(12 + 4 + 4 + 20);
+  private size = 0;
+  private readonly header: EncryptableHeader;
+  private clockAt = 0;
+
+  constructor(sender: RTCRtpSender) {
+    this.s = sender as unknown as SenderInternals;
+    const self = this;
+    this.header = {
+      ssrc: 0,
+      sequenceNumber: 0,
+      get serializeSize() {
+        return self.size;
+      },
+      // werift's SRTP reads the bytes synchronously (MAC, AAD, copy into the packet), so one scratch buffer serves every packet.
+      serialize: () => this.scratch.subarray(0, this.size),
+    };
+  }
+
+  private makePlan(): Plan | null {
+    const s = this.s;
+    if (s.redRedundantPayloadType || !s.codec) return null;
+    let mid: Buffer | null = null;
+    let midId = 0;
+    for (const e of s.headerExtensions) {
+      switch (e.uri) {
+        case RTP_EXTENSION_URI.sdesMid:
+          if (s.mid) ((mid = Buffer.from(s.mid)), (midId = e.id));
+          break;
+        case RTP_EXTENSION_URI.sdesRTPStreamID:
+          if (s.rtpStreamId) return null;
+          break;
+        case RTP_EXTENSION_URI.repairedRtpStreamId:
+          if (s.repairedRtpStreamId) return null;
+          break;
+        case RTP_EXTENSION_URI.transportWideCC:
+        case RTP_EXTENSION_URI.absSendTime:
+          return null;
+      }
+    }
+    let ext = Buffer.alloc(0);
+    if (mid) {
+      if (mid.length < 1 || mid.length > 16 || midId < 1 || midId > 14) return null;
+      const body = 1 + mid.length;
+      const words = Math.ceil(body / 4);
+      ext = Buffer.alloc(4 + 4 * words);
+      ext.writeUInt16BE(0xbede, 0);
+      ext.writeUInt16BE(words, 2);
+      ext[4] = (midId << 4) | (mid.length - 1);
+      mid.copy(ext, 5);
+    }
+    return { ext, payloadType: s.codec.payloadType, nack: !!s.codec.rtcpFeedback?.some((f) => f.type === "nack"), made: s.headerExtensions };
+  }
+
+  /** Sends one packet of the source: `h` is its header as received, `csrc` the sender's roster tag. */
+  send(h: RtpHeader, payload: Buffer, csrc: number, now: number): void {
+    const s = this.s;
+    if (s.dtlsTransport?.state !== "connected" || !s.codec) return;
+    if (!this.plan || this.plan.made !== s.headerExtensions) this.plan = this.makePlan();
+    const plan = this.plan;
+    if (!plan) {
+      const header = new RtpHeader({ marker: h.marker, payloadType: h.payloadType, sequenceNumber: h.sequenceNumber, timestamp: h.timestamp, ssrc: h.ssrc, csrc: [csrc], padding: false, extension: false, extensions: [] });
+      s.sendRtp(new RtpPacket(header, payload)).catch(() => {});
+      return;
+    }
+    const seq = (h.sequenceNumber + s.seqOffset) & 0xffff;
+    const ts = (h.timestamp + s.timestampOffset) >>> 0;
+    const b = this.scratch;
+    const hasExt = plan.ext.length > 0;
+    b[0] = 0x80 | (hasExt ? 0x10 : 0) | 1;
+    b[1] = (h.marker ? 0x80 : 0) | plan.payloadType;
+    b.writeUInt16BE(seq, 2);
+    b.writeUInt32BE(ts, 4);
+    b.writeUInt32BE(s.ssrc, 8);
+    b.writeUInt32BE(csrc >>> 0, 12);
+    if (hasExt) plan.ext.copy(b, 16);
+    this.size = 16 + plan.ext.length;
+    this.header.ssrc = s.ssrc;
+    this.header.sequenceNumber = seq;
+    // What werift's sendRtp keeps: the offsets of a later replaceRTP start from these, sender reports use the rest.
+    s.sequenceNumber = seq;
+    s.timestamp = ts;
+    s.octetCount += payload.length;
+    s.headerBytesSent += this.size;
+    s.packetCount = (s.packetCount + 1) >>> 0;
+    if (now - this.clockAt >= SR_CLOCK_REFRESH_MS || this.clockAt === 0) {
+      // The pair a sender report states: this packet's RTP timestamp and the wall clock it left at.
+      this.clockAt = now;
+      const ms = performance.timeOrigin + performance.now() + NTP_EPOCH_OFFSET_MS;
+      const sec = Math.floor(ms / 1000);
+      const frac = Math.floor(((ms - sec * 1000) / 1000) * 0x1_0000_0000);
+      s.ntpTimestamp = (BigInt(sec) << 32n) | BigInt(frac);
+      s.rtpTimestamp = ts;
+    }
+    if (plan.nack) {
+      // Kept for retransmission on NACK (werift re-sends from this history, re-encrypting the header).
+      const ext = hasExt ? [{ id: plan.ext[4]! >> 4, payload: plan.ext.subarray(5, 5 + (plan.ext[4]! & 0x0f) + 1) }] : [];
+      s.rtpCache[seq % RTP_HISTORY] = new RtpPacket(new RtpHeader({ marker: h.marker, payloadType: plan.payloadType, sequenceNumber: seq, timestamp: ts, ssrc: s.ssrc, csrc: [csrc], extensions: ext }), payload);
+    }
+    if (!s.rtcpRunning && !s.stopped) s.runRtcp().catch(() => {});
+    s.dtlsTransport.sendRtp(payload, this.header).catch(() => {
+      /* the subscriber's transport went away; its leave cleans up */
+    });
+  }
+}
