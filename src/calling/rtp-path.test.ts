@@ -5,6 +5,7 @@ import "../reflect.ts";
 import { randomBytes } from "node:crypto";
 import { expect, test } from "vitest";
 import {
+  Event,
   ProtectionProfileAeadAes128Gcm,
   ProtectionProfileAes128CmHmacSha1_80,
   RTCDtlsTransport,
@@ -15,7 +16,7 @@ import {
   RtpPacket,
   SrtpSession,
 } from "werift";
-import { ForwardWriter, installFastRtpParsing, parseRtpHeader, weriftParseRtpHeader } from "./rtp-path.ts";
+import { ForwardWriter, installFastRtpParsing, parseRtpHeader, quickenEvent, weriftParseRtpHeader } from "./rtp-path.ts";
 
 function outcome(parse: (b: Buffer) => RtpHeader, raw: Buffer) {
   try {
@@ -212,4 +213,27 @@ test("nothing is sent before the subscriber's transport is connected", async () 
   await tick();
   expect(ours.sent).toEqual([]);
   expect((b as unknown as { packetCount: number }).packetCount).toBe(0);
+});
+
+test("a quickened werift Event still reaches every subscriber, queued ones included, and nothing once ended", async () => {
+  const ev = new Event<[number]>();
+  quickenEvent(ev);
+  quickenEvent(ev); // twice is once
+  const got: string[] = [];
+  const a = ev.subscribe((n) => got.push(`a${n}`));
+  ev.subscribe((n) => got.push(`b${n}`));
+  ev.execute(1);
+  expect(got).toEqual(["a1", "b1"]);
+  a.unSubscribe();
+  ev.execute(2);
+  expect(got).toEqual(["a1", "b1", "b2"]);
+  // A queued (async) subscriber makes werift's own execute run, in order, after the synchronous ones.
+  ev.queuingSubscribe(async (n) => void got.push(`q${n}`));
+  ev.execute(3);
+  await tick();
+  expect(got).toEqual(["a1", "b1", "b2", "b3", "q3"]);
+  ev.complete();
+  ev.execute(4);
+  await tick();
+  expect(got).toEqual(["a1", "b1", "b2", "b3", "q3"]);
 });

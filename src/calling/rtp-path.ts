@@ -2,7 +2,7 @@
 // for every packet taken in) and the writer that puts a forwarded packet straight into one
 // subscriber's SRTP transport, without werift's per-packet sender bookkeeping.
 import "../reflect.ts";
-import type { RTCRtpSender } from "werift";
+import type { RTCPeerConnection, RTCRtpSender } from "werift";
 import { RTP_EXTENSION_URI, RtpHeader, RtpPacket } from "werift";
 
 type Extension = { id: number; payload: Buffer };
@@ -264,5 +264,70 @@ export class ForwardWriter {
     s.dtlsTransport.sendRtp(payload, this.header).catch(() => {
       /* the subscriber's transport went away; its leave cleans up */
     });
+  }
+}
+
+/** werift's Event internals (its `event` field is private in the types). */
+interface EventInternals {
+  ended: boolean;
+  event: { stack: { execute: (...args: unknown[]) => void }[]; promiseStack: unknown[] };
+  execute: (...args: unknown[]) => void;
+}
+
+const quickened = new WeakSet<object>();
+
+/**
+ * werift's Event.execute calls the synchronous subscribers, then starts an async function for the
+ * queued (promise) subscribers even when there are none: a promise and a microtask per event per
+ * packet, on four events per packet taken in. This gives one Event the same behaviour without
+ * that when nothing is queued (werift's own execute runs whenever something is).
+ */
+export function quickenEvent(ev: unknown): void {
+  if (!ev || typeof ev !== "object" || quickened.has(ev)) return;
+  const e = ev as EventInternals;
+  if (typeof e.execute !== "function" || !e.event) return;
+  quickened.add(ev);
+  const original = e.execute;
+  e.execute = (...args: unknown[]) => {
+    if (e.event.promiseStack.length > 0) return original(...args);
+    if (e.ended) return;
+    for (const item of e.event.stack) item.execute(...args);
+  };
+}
+
+/** The receiver fields werift's handleRTP consults for every packet. */
+interface ReceiverInternals {
+  rtcpRunning: boolean;
+  stopped: boolean;
+  twccEnabled: unknown;
+  nackEnabled: unknown;
+  runRtcp(): Promise<void>;
+}
+
+/**
+ * Trims werift's per-packet work on one of the node's peer connections, once negotiated (the node
+ * never renegotiates, so what the negotiation decided stays): the receivers' TWCC/NACK switches,
+ * which werift recomputes for every packet by sorting the codec list, are fixed at what the
+ * negotiation gave; the receivers' RTCP loop is only started when it is not running (werift calls
+ * its async starter for every packet); and the events a packet passes through on its way in
+ * (socket → ICE → DTLS/SRTP → router) skip their empty async step.
+ */
+export function quickenReceivePath(pc: RTCPeerConnection): void {
+  for (const t of pc.getTransceivers()) {
+    const r = t.receiver as unknown as ReceiverInternals;
+    const twcc = r.twccEnabled;
+    const nack = r.nackEnabled;
+    Object.defineProperty(r, "twccEnabled", { value: twcc, configurable: true });
+    Object.defineProperty(r, "nackEnabled", { value: nack, configurable: true });
+    const runRtcp = r.runRtcp.bind(r);
+    const idle = Promise.resolve();
+    r.runRtcp = () => (r.rtcpRunning || r.stopped ? idle : runRtcp());
+  }
+  for (const dtls of pc.dtlsTransports) {
+    quickenEvent(dtls.onRtp);
+    quickenEvent(dtls.onRtcp);
+    const conn = dtls.iceTransport.connection as unknown as { onData: unknown; protocols: { onDataReceived?: unknown }[] };
+    quickenEvent(conn.onData);
+    for (const p of conn.protocols) quickenEvent(p.onDataReceived);
   }
 }

@@ -7,7 +7,7 @@ import { RTP_EXTENSION_URI, type RtpPacket } from "werift";
 import { randomBytes } from "node:crypto";
 import type { Logger } from "../log/logger.ts";
 import { attachSharedTcp, createNodePeer, onlyTcpCandidates, type CertificatePool, type MediaNetwork } from "./node-peer.ts";
-import { ForwardWriter, installFastRtpParsing } from "./rtp-path.ts";
+import { ForwardWriter, installFastRtpParsing, quickenEvent, quickenReceivePath } from "./rtp-path.ts";
 import { callLimits, mediaKinds, type ClientMessage, type ErrorCode, type JoinGrant, type MediaKind, type NodeMessage, type RosterEntry, type SlotAssignment } from "./signalling.ts";
 
 export class CallingError extends Error {
@@ -216,6 +216,7 @@ export class Participant {
         this.sources.set(role.kind, source);
         // werift announces the track during setRemoteDescription, before we get here: take it from the receiver.
         const listen = (track: MediaStreamTrack) => {
+          quickenEvent(track.onReceiveRtp);
           track.onReceiveRtp.subscribe((rtp, ext) => source.forward(rtp, ext as Record<string, unknown> | undefined, Date.now()));
           source.sendPli = () => {
             const ssrc = track.ssrc ?? Number(Object.keys(t.receiver.trackBySSRC)[0]);
@@ -235,6 +236,7 @@ export class Participant {
     for (const m of mids.keys()) if (!seen.has(m)) throw new CallingError("bad-offer", `declared mid ${m} is not in the SDP`);
     this.releaseTcp = attachSharedTcp(pc, net);
     await pc.setLocalDescription(await pc.createAnswer());
+    quickenReceivePath(pc);
     const sdp = pc.localDescription!.sdp;
     if (this.grant.forceTcp) return onlyTcpCandidates(sdp);
     // werift carries on without UDP when the port cannot be bound (another program holds it).
