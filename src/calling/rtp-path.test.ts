@@ -16,7 +16,7 @@ import {
   RtpPacket,
   SrtpSession,
 } from "werift";
-import { ForwardWriter, installFastRtpParsing, parseRtpHeader, quickenEvent, weriftParseRtpHeader } from "./rtp-path.ts";
+import { cloneRtpPacket, ForwardWriter, installRtpFastPath, parseRtpHeader, quickenEvent, weriftCloneRtpPacket, weriftParseRtpHeader } from "./rtp-path.ts";
 
 function outcome(parse: (b: Buffer) => RtpHeader, raw: Buffer) {
   try {
@@ -86,9 +86,25 @@ test("parses every valid, truncated and random packet exactly as werift does (or
   expect(parseRtpHeader(crafted[3]!).extensions.map((e) => e.id)).toEqual([1, 2]);
 });
 
-test("once installed, werift's own RTP and SRTP parsing use the fast parser", () => {
-  installFastRtpParsing();
+test("a cloned packet is the copy werift's clone makes: equal header fields, its own header object, the same payload", () => {
+  for (const p of crafted) {
+    const packet = RtpPacket.deSerialize(p);
+    (packet.header as unknown as Record<string, unknown>).extra = "kept";
+    const ours = cloneRtpPacket.call(packet);
+    const theirs = weriftCloneRtpPacket.call(packet);
+    expect(ours).toEqual(theirs);
+    expect(ours.header).toBeInstanceOf(RtpHeader);
+    expect(ours.header).not.toBe(packet.header);
+    expect(ours.payload).toBe(packet.payload);
+    ours.header.sequenceNumber = 1;
+    expect(packet.header.sequenceNumber).toBe(65535);
+  }
+});
+
+test("once installed, werift's own RTP and SRTP parsing and cloning use the fast path", () => {
+  installRtpFastPath();
   expect((RtpHeader as unknown as { deSerialize: unknown }).deSerialize).toBe(parseRtpHeader);
+  expect(RtpPacket.prototype.clone).toBe(cloneRtpPacket);
   const p = RtpPacket.deSerialize(packet({ cc: 2, ext: Buffer.from([0x10, 0x31]), padding: 3 }));
   expect(p.header.csrc).toEqual([1000, 1001]);
   expect(p.payload.toString()).toBe("payload-bytes");

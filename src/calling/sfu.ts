@@ -7,7 +7,7 @@ import { RTP_EXTENSION_URI, type RtpPacket } from "werift";
 import { randomBytes } from "node:crypto";
 import type { Logger } from "../log/logger.ts";
 import { attachSharedTcp, createNodePeer, onlyTcpCandidates, type CertificatePool, type MediaNetwork } from "./node-peer.ts";
-import { ForwardWriter, installFastRtpParsing, quickenEvent, quickenReceivePath } from "./rtp-path.ts";
+import { ForwardWriter, installRtpFastPath, quickenEvent, quickenReceivePath } from "./rtp-path.ts";
 import { callLimits, mediaKinds, type ClientMessage, type ErrorCode, type JoinGrant, type MediaKind, type NodeMessage, type RosterEntry, type SlotAssignment } from "./signalling.ts";
 
 export class CallingError extends Error {
@@ -347,7 +347,7 @@ export class Sfu {
     private readonly certs: CertificatePool,
     private readonly log: Logger,
   ) {
-    installFastRtpParsing();
+    installRtpFastPath();
     // Speakers change without any signalling: re-decide slots a few times a second.
     this.timer = setInterval(() => {
       for (const c of this.calls.values()) c.allocate();
