@@ -4,7 +4,10 @@
 // Prints forwarded packets/s, the node's CPU, loss, and latency through the node (p50/p99).
 // The participants run in two client processes so that the clients, not the node, are
 // not what saturates first on a small machine.
-// Usage: bun scripts/bench/calling.ts [--seconds 5] [--sizes 10,25,50,100] [--plain] [--clients 2] [--cpu-prof <dir>]
+// --listen-only: only the speaker sends; everyone else joins to receive (the peer's workload, "1
+// speaker → 99 listeners"); by default every participant sends 50 packets/s as in a call, so the
+// node also takes in and drops the silent ones (half its work at 100 participants).
+// Usage: bun scripts/bench/calling.ts [--seconds 5] [--sizes 10,25,50,100] [--plain] [--listen-only] [--clients 2] [--cpu-prof <dir>]
 // (--cpu-prof: the node process writes a Bun CPU profile, .cpuprofile and markdown, into <dir> when it stops.)
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -47,6 +50,7 @@ interface WorkerJob {
   from: number;
   to: number;
   e2ee: boolean;
+  listenOnly: boolean;
   key: { keyId: number; raw: number[] };
 }
 
@@ -71,7 +75,7 @@ async function runWorker() {
           const keyring = new CallKeyring();
           await keyring.install({ keyId: job.key.keyId, raw: new Uint8Array(job.key.raw) });
           try {
-            const p = await CallParticipant.join({ signallingUrl: job.signallingUrl, token, send: ["audio"], receive: { audio: 3 }, keyring, e2ee: job.e2ee, timeoutMs: 20_000 });
+            const p = await CallParticipant.join({ signallingUrl: job.signallingUrl, token, send: job.listenOnly && i + j !== 0 ? [] : ["audio"], receive: { audio: 3 }, keyring, e2ee: job.e2ee, timeoutMs: 20_000 });
             return { p, index: i + j };
           } catch (e) {
             if (attempt === 3) throw e;
@@ -103,7 +107,7 @@ async function runWorker() {
     for (let k = 1; !stop; k++) {
       seq++;
       await Promise.all(
-        ps.map(({ p, index }) => {
+        (job.listenOnly ? ps.filter((x) => x.index === 0) : ps).map(({ p, index }) => {
           const payload = new Uint8Array(PAYLOAD);
           const v = new DataView(payload.buffer);
           v.setUint32(0, seq);
@@ -145,6 +149,7 @@ async function runMain() {
   const SIZES = arg("sizes", "10,25,50,100").split(",").map(Number);
   const CLIENTS = Number(arg("clients", "2"));
   const E2EE = !process.argv.includes("--plain");
+  const LISTEN_ONLY = process.argv.includes("--listen-only");
   const hardStop = setTimeout(() => {
     process.stderr.write("benchmark exceeded its time limit\n");
     process.exit(2);
@@ -175,7 +180,7 @@ async function runMain() {
   };
   const rows = [];
   try {
-    process.stdout.write(`calling node bench: ${SECONDS}s per size, ${PPS} packets/s per participant, ${PAYLOAD}-byte payloads, end-to-end encryption ${E2EE ? "on" : "off"}, ${CLIENTS} client processes\n`);
+    process.stdout.write(`calling node bench: ${SECONDS}s per size, ${PPS} packets/s per participant, ${PAYLOAD}-byte payloads, end-to-end encryption ${E2EE ? "on" : "off"}, ${LISTEN_ONLY ? "only the speaker sends" : "everyone sends"}, ${CLIENTS} client processes\n`);
     for (const n of SIZES) {
       const callId = `bench-${n}`;
       const key = { keyId: 0, raw: [...crypto.getRandomValues(new Uint8Array(32))] };
@@ -185,7 +190,7 @@ async function runMain() {
         const proc = Bun.spawn([process.execPath, self, "--worker"], { stdin: "pipe", stdout: "pipe", stderr: "inherit" });
         const out = lines(proc.stdout);
         const send = (s: string) => (proc.stdin.write(s + "\n"), proc.stdin.flush());
-        send(JSON.stringify({ controlUrl: url, secret, signallingUrl: url.replace("http", "ws") + "/signal", callId, from, to, e2ee: E2EE, key } satisfies WorkerJob));
+        send(JSON.stringify({ controlUrl: url, secret, signallingUrl: url.replace("http", "ws") + "/signal", callId, from, to, e2ee: E2EE, listenOnly: LISTEN_ONLY, key } satisfies WorkerJob));
         const read = async () => {
           const line = (await out.next()).value;
           if (typeof line !== "string") throw new Error(`client process ${w} ended early (exit ${await proc.exited})`);
@@ -235,7 +240,7 @@ async function runMain() {
       );
       await Bun.sleep(500);
     }
-    process.stdout.write(JSON.stringify({ bench: "calling", e2ee: E2EE, seconds: SECONDS, clients: CLIENTS, rows }) + "\n");
+    process.stdout.write(JSON.stringify({ bench: "calling", e2ee: E2EE, listenOnly: LISTEN_ONLY, seconds: SECONDS, clients: CLIENTS, rows }) + "\n");
   } finally {
     node.kill("SIGTERM");
     await Promise.race([node.exited, Bun.sleep(3000)]);
