@@ -2,8 +2,9 @@
 // for every packet taken in) and the writer that puts a forwarded packet straight into one
 // subscriber's SRTP transport, without werift's per-packet sender bookkeeping.
 import "../reflect.ts";
+import { createCipheriv, createHmac } from "node:crypto";
 import type { RTCPeerConnection, RTCRtpSender } from "werift";
-import { RTP_EXTENSION_URI, RtpHeader, RtpPacket } from "werift";
+import { ProtectionProfileAeadAes128Gcm, ProtectionProfileAes128CmHmacSha1_80, RTP_EXTENSION_URI, RtpHeader, RtpPacket } from "werift";
 
 type Extension = { id: number; payload: Buffer };
 
@@ -137,8 +138,20 @@ interface SenderInternals {
   sendRtp(rtp: RtpPacket): Promise<void>;
   dtlsTransport: {
     state: string;
+    bytesSent: number;
+    packetsSent: number;
+    srtp?: { localContext?: SrtpContextInternals };
+    iceTransport: { connection: { send(data: Buffer): Promise<void> } };
     sendRtp(payload: Buffer, header: EncryptableHeader): Promise<number>;
   };
+}
+
+/** werift's outgoing SRTP context: the negotiated profile, its session keys, the rollover counters. */
+interface SrtpContextInternals {
+  profile: number;
+  cipher: { srtpSessionKey: Buffer; srtpSessionSalt: Buffer; srtpSessionAuthTag?: Buffer };
+  getSrtpSsrcState(ssrc: number): { rolloverCounter: number };
+  updateRolloverCount(sequenceNumber: number, state: { rolloverCounter: number }): void;
 }
 
 /** What werift's SRTP contexts read of a header (both the AES-CM and the AES-GCM profile). */
@@ -181,6 +194,9 @@ export class ForwardWriter {
   private size = 0;
   private readonly header: EncryptableHeader;
   private clockAt = 0;
+  /** The GCM nonce or AES-CM counter block, rewritten for every packet. */
+  private readonly iv = Buffer.alloc(16);
+  private readonly roc = Buffer.alloc(4);
 
   constructor(sender: RTCRtpSender) {
     this.s = sender as unknown as SenderInternals;
@@ -277,9 +293,70 @@ export class ForwardWriter {
       s.rtpCache[seq % RTP_HISTORY] = new RtpPacket(new RtpHeader({ marker: h.marker, payloadType: plan.payloadType, sequenceNumber: seq, timestamp: ts, ssrc: s.ssrc, csrc: [csrc], extensions: ext }), payload);
     }
     if (!s.rtcpRunning && !s.stopped) s.runRtcp().catch(() => {});
-    s.dtlsTransport.sendRtp(payload, this.header).catch(() => {
-      /* the subscriber's transport went away; its leave cleans up */
-    });
+    const dtls = s.dtlsTransport;
+    const ctx = dtls.srtp?.localContext;
+    const sealed = ctx ? this.seal(ctx, payload) : null;
+    if (!sealed) {
+      dtls.sendRtp(payload, this.header).catch(() => {
+        /* the subscriber's transport went away; its leave cleans up */
+      });
+      return;
+    }
+    // What werift's RTCDtlsTransport.sendRtp does after encrypting (its ICE send keeps the consent check).
+    dtls.bytesSent += sealed.length;
+    dtls.packetsSent++;
+    dtls.iceTransport.connection.send(sealed).catch(() => {});
+  }
+
+  /**
+   * SRTP protection of the header in scratch and the payload, as werift's ciphers do it (RFC 3711
+   * AES-CM + HMAC-SHA1-80, RFC 7714 AEAD AES-128-GCM) with werift's rollover counter state, but
+   * with the nonce written in place (werift builds it through a generic writer, and the AES-CM
+   * counter through BigInt) and the packet assembled in one buffer. Null for other profiles.
+   */
+  private seal(ctx: SrtpContextInternals, payload: Buffer): Buffer | null {
+    const { ssrc, sequenceNumber: seq } = this.header;
+    const c = ctx.cipher;
+    const iv = this.iv;
+    const hlen = this.size;
+    const hdr = this.scratch.subarray(0, hlen);
+    if (ctx.profile === ProtectionProfileAeadAes128Gcm) {
+      const st = ctx.getSrtpSsrcState(ssrc);
+      ctx.updateRolloverCount(seq, st);
+      iv.writeUInt16BE(0, 0);
+      iv.writeUInt32BE(ssrc, 2);
+      iv.writeUInt32BE(st.rolloverCounter, 6);
+      iv.writeUInt16BE(seq, 10);
+      for (let i = 0; i < 12; i++) iv[i]! ^= c.srtpSessionSalt[i]!;
+      const gcm = createCipheriv("aes-128-gcm", c.srtpSessionKey, iv.subarray(0, 12));
+      gcm.setAAD(hdr);
+      const enc = gcm.update(payload);
+      gcm.final();
+      const out = Buffer.allocUnsafe(hlen + enc.length + 16);
+      hdr.copy(out, 0);
+      enc.copy(out, hlen);
+      gcm.getAuthTag().copy(out, hlen + enc.length);
+      return out;
+    }
+    if (ctx.profile === ProtectionProfileAes128CmHmacSha1_80 && c.srtpSessionAuthTag) {
+      const st = ctx.getSrtpSsrcState(ssrc);
+      ctx.updateRolloverCount(seq, st);
+      iv.fill(0);
+      iv.writeUInt32BE(ssrc, 4);
+      iv.writeUInt32BE(st.rolloverCounter, 8);
+      iv.writeUInt16BE(seq, 12);
+      for (let i = 0; i < c.srtpSessionSalt.length; i++) iv[i]! ^= c.srtpSessionSalt[i]!;
+      const out = Buffer.allocUnsafe(hlen + payload.length + 10);
+      hdr.copy(out, 0);
+      createCipheriv("aes-128-ctr", c.srtpSessionKey, iv).update(payload).copy(out, hlen);
+      this.roc.writeUInt32BE(st.rolloverCounter, 0);
+      const mac = createHmac("sha1", c.srtpSessionAuthTag);
+      mac.update(out.subarray(0, hlen + payload.length));
+      mac.update(this.roc);
+      mac.digest().copy(out, hlen + payload.length, 0, 10);
+      return out;
+    }
+    return null;
   }
 }
 
