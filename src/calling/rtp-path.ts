@@ -3,6 +3,7 @@
 // subscriber's SRTP transport, without werift's per-packet sender bookkeeping.
 import "../reflect.ts";
 import { createCipheriv, createHmac } from "node:crypto";
+import { isIP } from "node:net";
 import type { RTCPeerConnection, RTCRtpSender } from "werift";
 import { ProtectionProfileAeadAes128Gcm, ProtectionProfileAes128CmHmacSha1_80, RTP_EXTENSION_URI, RtpHeader, RtpPacket } from "werift";
 
@@ -141,9 +142,21 @@ interface SenderInternals {
     bytesSent: number;
     packetsSent: number;
     srtp?: { localContext?: SrtpContextInternals };
-    iceTransport: { connection: { send(data: Buffer): Promise<void> } };
+    iceTransport: { connection: IceConnectionInternals };
     sendRtp(payload: Buffer, header: EncryptableHeader): Promise<number>;
   };
+}
+
+/** werift's ICE connection: the nominated pair and, for UDP, the socket under it. */
+interface IceConnectionInternals {
+  nominated?: {
+    remoteAddr: [string, number];
+    packetsSent: number;
+    bytesSent: number;
+    protocol: { transport?: { type?: string; closed?: boolean; socket?: { send(data: Buffer, port: number, address: string): void } } };
+  };
+  canSendApplicationData(): boolean;
+  send(data: Buffer): Promise<void>;
 }
 
 /** werift's outgoing SRTP context: the negotiated profile, its session keys, the rollover counters. */
@@ -302,10 +315,38 @@ export class ForwardWriter {
       });
       return;
     }
-    // What werift's RTCDtlsTransport.sendRtp does after encrypting (its ICE send keeps the consent check).
+    // What werift's RTCDtlsTransport.sendRtp does after encrypting.
     dtls.bytesSent += sealed.length;
     dtls.packetsSent++;
-    dtls.iceTransport.connection.send(sealed).catch(() => {});
+    this.transmit(dtls.iceTransport.connection, sealed);
+  }
+
+  private addr?: [string, number];
+  private addrIsIp = false;
+
+  /**
+   * werift's ICE send for a UDP pair (consent check, the nominated pair's socket, its counters) without
+   * the three async functions it passes through on the way; TCP pairs and unresolved addresses go
+   * through werift's own send.
+   */
+  private transmit(conn: IceConnectionInternals, data: Buffer): void {
+    const pair = conn.nominated;
+    const t = pair?.protocol.transport;
+    if (pair && t?.type === "udp" && t.socket && !t.closed && conn.canSendApplicationData()) {
+      const addr = pair.remoteAddr;
+      if (addr !== this.addr) ((this.addr = addr), (this.addrIsIp = isIP(addr[0]) !== 0));
+      if (this.addrIsIp) {
+        try {
+          t.socket.send(data, addr[1], addr[0]);
+        } catch {
+          return; // the socket closed under us: the subscriber is leaving
+        }
+        pair.packetsSent++;
+        pair.bytesSent += data.length;
+        return;
+      }
+    }
+    conn.send(data).catch(() => {});
   }
 
   /**
