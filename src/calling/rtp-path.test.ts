@@ -10,13 +10,16 @@ import {
   ProtectionProfileAes128CmHmacSha1_80,
   RTCDtlsTransport,
   RTCRtpCodecParameters,
+  RTCPeerConnection,
+  RTCRtpReceiver,
   RTCRtpSender,
   RTP_EXTENSION_URI,
   RtpHeader,
   RtpPacket,
   SrtpSession,
 } from "werift";
-import { cloneRtpPacket, ForwardWriter, installRtpFastPath, parseRtpHeader, quickenEvent, weriftCloneRtpPacket, weriftParseRtpHeader } from "./rtp-path.ts";
+import { mediaCodecs, mediaHeaderExtensions } from "./node-peer.ts";
+import { cloneRtpPacket, ForwardWriter, installRtpFastPath, parseRtpHeader, quickenEvent, quickenReceivePath, weriftCloneRtpPacket, weriftParseRtpHeader } from "./rtp-path.ts";
 
 function outcome(parse: (b: Buffer) => RtpHeader, raw: Buffer) {
   try {
@@ -252,4 +255,31 @@ test("a quickened werift Event still reaches every subscriber, queued ones inclu
   ev.execute(4);
   await tick();
   expect(got).toEqual(["a1", "b1", "b2", "b3", "q3"]);
+});
+
+test("a quickened peer connection keeps what werift's receivers would compute per packet, fixed at the negotiated values", async () => {
+  const offerer = new RTCPeerConnection({ codecs: mediaCodecs, headerExtensions: mediaHeaderExtensions });
+  const node = new RTCPeerConnection({ codecs: mediaCodecs, headerExtensions: mediaHeaderExtensions });
+  try {
+    offerer.addTransceiver("audio", { direction: "sendonly" });
+    offerer.addTransceiver("video", { direction: "sendonly" });
+    await offerer.setLocalDescription(await offerer.createOffer());
+    await node.setRemoteDescription(offerer.localDescription!);
+    await node.setLocalDescription(await node.createAnswer());
+    const proto = (name: string) => Object.getOwnPropertyDescriptor(RTCRtpReceiver.prototype, name)!.get!;
+    const before = node.getTransceivers().map((t) => ({ twcc: proto("twccEnabled").call(t.receiver), nack: proto("nackEnabled").call(t.receiver) }));
+    expect(before.map((b) => !!b.nack)).toEqual([false, true]); // VP8 asks for NACK, Opus does not
+    quickenReceivePath(node);
+    const after = node.getTransceivers().map((t) => {
+      const r = t.receiver as unknown as { twccEnabled: unknown; nackEnabled: unknown; codecs: Record<number, { name: string; mimeType: string }> };
+      for (const c of Object.values(r.codecs)) expect(c.name).toBe(c.mimeType.split("/")[1]);
+      return { twcc: r.twccEnabled, nack: r.nackEnabled };
+    });
+    expect(after).toEqual(before);
+    const videoCodecs = (node.getTransceivers()[1]!.receiver as unknown as { codecs: Record<number, { name: string }> }).codecs;
+    expect(Object.values(videoCodecs).map((c) => c.name)).toContain("VP8");
+  } finally {
+    await offerer.close();
+    await node.close();
+  }
 });

@@ -432,6 +432,7 @@ export function quickenEvent(ev: unknown): void {
 
 /** The receiver fields werift's handleRTP consults for every packet. */
 interface ReceiverInternals {
+  codecs: Record<number, { name: string }>;
   rtcpRunning: boolean;
   stopped: boolean;
   twccEnabled: unknown;
@@ -445,7 +446,7 @@ interface ReceiverInternals {
  * which werift recomputes for every packet by sorting the codec list, are fixed at what the
  * negotiation gave; the receivers' RTCP loop is only started when it is not running (werift calls
  * its async starter for every packet); and the events a packet passes through on its way in
- * (socket → ICE → DTLS/SRTP → router) skip their empty async step.
+ * (socket → ICE → DTLS/SRTP → router) skip their empty async step; the codecs' names are fixed too.
  */
 export function quickenReceivePath(pc: RTCPeerConnection): void {
   for (const t of pc.getTransceivers()) {
@@ -454,6 +455,8 @@ export function quickenReceivePath(pc: RTCPeerConnection): void {
     const nack = r.nackEnabled;
     Object.defineProperty(r, "twccEnabled", { value: twcc, configurable: true });
     Object.defineProperty(r, "nackEnabled", { value: nack, configurable: true });
+    // handleRTP reads each packet's codec name (twice) through a getter that splits the MIME type.
+    for (const codec of Object.values(r.codecs)) Object.defineProperty(codec, "name", { value: codec.name, configurable: true });
     const runRtcp = r.runRtcp.bind(r);
     const idle = Promise.resolve();
     r.runRtcp = () => (r.rtcpRunning || r.stopped ? idle : runRtcp());
