@@ -283,3 +283,17 @@ test("a quickened peer connection keeps what werift's receivers would compute pe
     await node.close();
   }
 });
+
+test("a subscriber whose SRTP state is broken costs that subscriber the packet; the writer does not throw", async () => {
+  const keys = { key: randomBytes(16), salt: randomBytes(14) };
+  const broken = recordingTransport(1, keys);
+  (broken.t as unknown as { srtp: { localContext: { cipher: unknown } } }).srtp.localContext.cipher = null;
+  const w = new ForwardWriter(sender("audio", broken.t, [{ uri: RTP_EXTENSION_URI.sdesMid, id: 1 }]));
+  expect(w.send(new RtpHeader({ sequenceNumber: 1, ssrc: 5 }), randomBytes(10), 7, Date.now())).toBe(false);
+  const fine = recordingTransport(1, keys);
+  const w2 = new ForwardWriter(sender("audio", fine.t, [{ uri: RTP_EXTENSION_URI.sdesMid, id: 1 }]));
+  expect(w2.send(new RtpHeader({ sequenceNumber: 1, ssrc: 5 }), randomBytes(10), 7, Date.now())).toBe(true);
+  await tick();
+  expect(broken.sent).toEqual([]);
+  expect(fine.sent.length).toBe(1);
+});

@@ -260,8 +260,21 @@ export class ForwardWriter {
     return { ext, payloadType: s.codec.payloadType, nack: !!s.codec.rtcpFeedback?.some((f) => f.type === "nack"), made: s.headerExtensions };
   }
 
-  /** Sends one packet of the source: `h` is its header as received, `csrc` the sender's roster tag. */
-  send(h: RtpHeader, payload: Buffer, csrc: number, now: number): void {
+  /**
+   * Sends one packet of the source: `h` is its header as received, `csrc` the sender's roster tag.
+   * Never throws: one subscriber's broken transport must not stop the packet reaching the others
+   * (werift's async sendRtp turned such failures into rejected promises).
+   */
+  send(h: RtpHeader, payload: Buffer, csrc: number, now: number): boolean {
+    try {
+      this.write(h, payload, csrc, now);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  private write(h: RtpHeader, payload: Buffer, csrc: number, now: number): void {
     const s = this.s;
     if (s.dtlsTransport?.state !== "connected" || !s.codec) return;
     if (!this.plan || this.plan.made !== s.headerExtensions) this.plan = this.makePlan();
