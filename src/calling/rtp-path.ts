@@ -195,10 +195,11 @@ interface Plan {
  * Writes forwarded packets into one subscriber's sender: werift's RTCRtpSender.sendRtp does the
  * same (ssrc, payload type, the sender's sequence/timestamp offsets, the mid extension, SR
  * statistics, NACK history) but rebuilds header-extension lists, sorts them and reads the clock
- * through strings for every packet. The header here is written straight into bytes and handed
- * to werift's SRTP transport, which encrypts (whichever profile was negotiated) and sends it.
- * Senders using anything this writer does not write (transport-wide CC, abs-send-time, RID,
- * RED) go through werift's own sendRtp.
+ * through strings for every packet. Here the header is written straight into bytes, protected
+ * with the transport's SRTP keys and rollover state (seal) and sent on the nominated UDP pair
+ * (transmit). Senders using anything this writer does not write (transport-wide CC,
+ * abs-send-time, RID, RED) go through werift's own sendRtp, other SRTP profiles through
+ * werift's SRTP transport, TCP pairs through werift's ICE send.
  */
 export class ForwardWriter {
   private readonly s: SenderInternals;
