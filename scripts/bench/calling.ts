@@ -4,7 +4,11 @@
 // Prints forwarded packets/s, the node's CPU, loss, and latency through the node (p50/p99).
 // The participants run in two client processes so that the clients, not the node, are
 // not what saturates first on a small machine.
-// Usage: bun scripts/bench/calling.ts [--seconds 5] [--sizes 10,25,50,100] [--plain] [--clients 2]
+// --listen-only: only the speaker sends; everyone else joins to receive (the peer's workload, "1
+// speaker → 99 listeners"); by default every participant sends 50 packets/s as in a call, so the
+// node also takes in and drops the silent ones (half its work at 100 participants).
+// Usage: bun scripts/bench/calling.ts [--seconds 5] [--sizes 10,25,50,100] [--plain] [--listen-only] [--clients 2] [--cpu-prof <dir>]
+// (--cpu-prof: the node process writes a Bun CPU profile, .cpuprofile and markdown, into <dir> when it stops.)
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -19,6 +23,8 @@ const arg = (name: string, def: string) => {
   return i >= 0 ? process.argv[i + 1]! : def;
 };
 const PPS = 50;
+/** The C peer (Janus 1.1.2 videoroom, DTLS-SRTP) on the same shape of call: design/TARGETS.md. */
+const PEER_US = 45;
 const PAYLOAD = 80;
 /** Wall-clock milliseconds with sub-millisecond precision, comparable across processes. */
 const now = () => performance.timeOrigin + performance.now();
@@ -44,6 +50,7 @@ interface WorkerJob {
   from: number;
   to: number;
   e2ee: boolean;
+  listenOnly: boolean;
   key: { keyId: number; raw: number[] };
 }
 
@@ -68,7 +75,7 @@ async function runWorker() {
           const keyring = new CallKeyring();
           await keyring.install({ keyId: job.key.keyId, raw: new Uint8Array(job.key.raw) });
           try {
-            const p = await CallParticipant.join({ signallingUrl: job.signallingUrl, token, send: ["audio"], receive: { audio: 3 }, keyring, e2ee: job.e2ee, timeoutMs: 20_000 });
+            const p = await CallParticipant.join({ signallingUrl: job.signallingUrl, token, send: job.listenOnly && i + j !== 0 ? [] : ["audio"], receive: { audio: 3 }, keyring, e2ee: job.e2ee, timeoutMs: 20_000 });
             return { p, index: i + j };
           } catch (e) {
             if (attempt === 3) throw e;
@@ -100,7 +107,7 @@ async function runWorker() {
     for (let k = 1; !stop; k++) {
       seq++;
       await Promise.all(
-        ps.map(({ p, index }) => {
+        (job.listenOnly ? ps.filter((x) => x.index === 0) : ps).map(({ p, index }) => {
           const payload = new Uint8Array(PAYLOAD);
           const v = new DataView(payload.buffer);
           v.setUint32(0, seq);
@@ -127,10 +134,11 @@ async function runWorker() {
   process.exit(0);
 }
 
-function cpuSeconds(pid: number): number {
+/** CPU seconds of a process so far, user and kernel (the kernel part: UDP receive/send, epoll). */
+function cpuTimes(pid: number): { user: number; sys: number } {
   const f = readFileSync(`/proc/${pid}/stat`, "utf8");
   const rest = f.slice(f.lastIndexOf(")") + 2).split(" ");
-  return (Number(rest[11]) + Number(rest[12])) / 100; // USER_HZ
+  return { user: Number(rest[11]) / 100, sys: Number(rest[12]) / 100 }; // USER_HZ
 }
 
 const pct = (sorted: number[], p: number) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]! : NaN);
@@ -141,6 +149,7 @@ async function runMain() {
   const SIZES = arg("sizes", "10,25,50,100").split(",").map(Number);
   const CLIENTS = Number(arg("clients", "2"));
   const E2EE = !process.argv.includes("--plain");
+  const LISTEN_ONLY = process.argv.includes("--listen-only");
   const hardStop = setTimeout(() => {
     process.stderr.write("benchmark exceeded its time limit\n");
     process.exit(2);
@@ -148,8 +157,10 @@ async function runMain() {
   const dataDir = mkdtempSync(join(tmpdir(), "outpost-bench-calling-"));
   const self = fileURLToPath(import.meta.url);
   const main = fileURLToPath(new URL("../../src/main.ts", import.meta.url));
+  const profDir = arg("cpu-prof", "");
+  const prof = profDir ? ["--cpu-prof", "--cpu-prof-md", `--cpu-prof-dir=${profDir}`] : [];
   const node = Bun.spawn(
-    [process.execPath, main, "calling-node", "--supervised", "--data-dir", dataDir, "--log-level", "warn", "--calling-control-port", "0", "--calling-tcp-port", "0", "--calling-udp-port-min", "43000", "--calling-udp-port-max", "44999"],
+    [process.execPath, ...prof, main, "calling-node", "--supervised", "--data-dir", dataDir, "--log-level", "warn", "--calling-control-port", "0", "--calling-tcp-port", "0", "--calling-udp-port-min", "43000", "--calling-udp-port-max", "44999"],
     { stdin: "pipe", stdout: "pipe", stderr: "inherit" },
   );
   let url = "";
@@ -169,7 +180,7 @@ async function runMain() {
   };
   const rows = [];
   try {
-    process.stdout.write(`calling node bench: ${SECONDS}s per size, ${PPS} packets/s per participant, ${PAYLOAD}-byte payloads, end-to-end encryption ${E2EE ? "on" : "off"}, ${CLIENTS} client processes\n`);
+    process.stdout.write(`calling node bench: ${SECONDS}s per size, ${PPS} packets/s per participant, ${PAYLOAD}-byte payloads, end-to-end encryption ${E2EE ? "on" : "off"}, ${LISTEN_ONLY ? "only the speaker sends" : "everyone sends"}, ${CLIENTS} client processes\n`);
     for (const n of SIZES) {
       const callId = `bench-${n}`;
       const key = { keyId: 0, raw: [...crypto.getRandomValues(new Uint8Array(32))] };
@@ -179,7 +190,7 @@ async function runMain() {
         const proc = Bun.spawn([process.execPath, self, "--worker"], { stdin: "pipe", stdout: "pipe", stderr: "inherit" });
         const out = lines(proc.stdout);
         const send = (s: string) => (proc.stdin.write(s + "\n"), proc.stdin.flush());
-        send(JSON.stringify({ controlUrl: url, secret, signallingUrl: url.replace("http", "ws") + "/signal", callId, from, to, e2ee: E2EE, key } satisfies WorkerJob));
+        send(JSON.stringify({ controlUrl: url, secret, signallingUrl: url.replace("http", "ws") + "/signal", callId, from, to, e2ee: E2EE, listenOnly: LISTEN_ONLY, key } satisfies WorkerJob));
         const read = async () => {
           const line = (await out.next()).value;
           if (typeof line !== "string") throw new Error(`client process ${w} ended early (exit ${await proc.exited})`);
@@ -192,13 +203,16 @@ async function runMain() {
       for (const w of workers) await w.read(); // started
       await Bun.sleep(1500); // warm-up: the node finds the active speaker from the audio levels
       const fwd0 = await stats(callId);
-      const cpu0 = cpuSeconds(node.pid);
+      const cpu0 = cpuTimes(node.pid);
       const t0 = performance.now();
       for (const w of workers) w.send("measure");
       await Bun.sleep(SECONDS * 1000);
       for (const w of workers) w.send("stop");
       const elapsed = (performance.now() - t0) / 1000;
-      const cpu = cpuSeconds(node.pid) - cpu0;
+      const cpu1 = cpuTimes(node.pid);
+      const cpuUser = cpu1.user - cpu0.user;
+      const cpuSys = cpu1.sys - cpu0.sys;
+      const cpu = cpuUser + cpuSys;
       const end = await stats(callId);
       const fwd = end.forwarded - fwd0.forwarded;
       // What the node itself failed to pass on (the rest of any loss happened in the overloaded clients).
@@ -214,6 +228,7 @@ async function runMain() {
         forwardedPerSecond: Math.round(fwd / elapsed),
         nodeCpuPercent: round((cpu / elapsed) * 100, 1),
         cpuPerForwardedUs: fwd ? Math.round((cpu / fwd) * 1e6) : NaN,
+        kernelPerForwardedUs: fwd ? Math.round((cpuSys / fwd) * 1e6) : NaN,
         lossPercent: expected ? Math.max(0, round((1 - received / expected) * 100)) : NaN,
         nodeLossPercent: nodeExpected ? Math.max(0, round((1 - fwd / nodeExpected) * 100)) : NaN,
         latencyP50Ms: round(pct(lat, 50)),
@@ -221,11 +236,11 @@ async function runMain() {
       };
       rows.push(row);
       process.stdout.write(
-        `${String(n).padStart(4)} participants: ${String(row.forwardedPerSecond).padStart(6)} forwarded/s, node CPU ${String(row.nodeCpuPercent).padStart(5)} % (${row.cpuPerForwardedUs} µs/forwarded packet, ingest included), loss ${row.lossPercent} % (at the node ${row.nodeLossPercent} %), latency p50 ${row.latencyP50Ms} ms p99 ${row.latencyP99Ms} ms\n`,
+        `${String(n).padStart(4)} participants: ${String(row.forwardedPerSecond).padStart(6)} forwarded/s, node CPU ${String(row.nodeCpuPercent).padStart(5)} % (${row.cpuPerForwardedUs} µs/forwarded packet, ingest included, ${row.kernelPerForwardedUs} µs of it in the kernel; C peer ≈ ${PEER_US} µs), loss ${row.lossPercent} % (at the node ${row.nodeLossPercent} %), latency p50 ${row.latencyP50Ms} ms p99 ${row.latencyP99Ms} ms\n`,
       );
       await Bun.sleep(500);
     }
-    process.stdout.write(JSON.stringify({ bench: "calling", e2ee: E2EE, seconds: SECONDS, clients: CLIENTS, rows }) + "\n");
+    process.stdout.write(JSON.stringify({ bench: "calling", e2ee: E2EE, listenOnly: LISTEN_ONLY, seconds: SECONDS, clients: CLIENTS, rows }) + "\n");
   } finally {
     node.kill("SIGTERM");
     await Promise.race([node.exited, Bun.sleep(3000)]);

@@ -3,10 +3,11 @@
 // (packets are forwarded as they came, never decoded; payloads stay end-to-end encrypted).
 import "../reflect.ts";
 import type { MediaStreamTrack, RTCPeerConnection, RTCRtpSender } from "werift";
-import { RTP_EXTENSION_URI, RtpHeader, RtpPacket } from "werift";
+import { RTP_EXTENSION_URI, type RtpPacket } from "werift";
 import { randomBytes } from "node:crypto";
 import type { Logger } from "../log/logger.ts";
 import { attachSharedTcp, createNodePeer, onlyTcpCandidates, type CertificatePool, type MediaNetwork } from "./node-peer.ts";
+import { ForwardWriter, installRtpFastPath, quickenEvent, quickenReceivePath } from "./rtp-path.ts";
 import { callLimits, mediaKinds, type ClientMessage, type ErrorCode, type JoinGrant, type MediaKind, type NodeMessage, type RosterEntry, type SlotAssignment } from "./signalling.ts";
 
 export class CallingError extends Error {
@@ -100,13 +101,8 @@ class Source {
     if (this.slots.size === 0) return;
     // Header extensions are per-hop (ids are negotiated per peer connection): the
     // subscriber's sender writes its own; passing ours on could clash with them.
-    const h = rtp.header;
-    // Each subscriber's sender rewrites the header it is given, so each gets its own copy,
-    // built field by field (re-parsing serialized bytes per subscriber costs far more).
-    for (const slot of this.slots) {
-      const header = new RtpHeader({ marker: h.marker, payloadType: h.payloadType, sequenceNumber: h.sequenceNumber, timestamp: h.timestamp, ssrc: h.ssrc, csrc: [this.owner.tag], padding: false, extension: false, extensions: [] });
-      slot.send(new RtpPacket(header, rtp.payload), h);
-    }
+    // Each subscriber's header is written straight into bytes by its slot's writer (rtp-path.ts).
+    for (const slot of this.slots) slot.send(rtp.header, rtp.payload, this.owner.tag, now);
   }
 }
 
@@ -114,12 +110,15 @@ class Slot {
   source: Source | null = null;
   private rebase = false;
   forwarded = 0;
+  private readonly writer: ForwardWriter;
   constructor(
     readonly subscriber: Participant,
     readonly mid: string,
     readonly kind: MediaKind,
     readonly sender: RTCRtpSender,
-  ) {}
+  ) {
+    this.writer = new ForwardWriter(sender);
+  }
 
   assign(source: Source | null) {
     if (this.source === source) return;
@@ -132,16 +131,14 @@ class Slot {
     if (this.subscriber.mediaReady) source?.requestKeyframe();
   }
 
-  send(packet: RtpPacket, original: RtpHeader) {
+  send(original: RtpPacket["header"], payload: Buffer, tag: number, now: number) {
     if (this.rebase) {
       this.sender.replaceRTP(original, true);
       this.rebase = false;
     }
     this.forwarded++;
     this.subscriber.call.forwarded++;
-    this.sender.sendRtp(packet).catch(() => {
-      /* the subscriber's transport went away; its leave cleans up */
-    });
+    this.writer.send(original, payload, tag, now);
   }
 }
 
@@ -219,6 +216,7 @@ export class Participant {
         this.sources.set(role.kind, source);
         // werift announces the track during setRemoteDescription, before we get here: take it from the receiver.
         const listen = (track: MediaStreamTrack) => {
+          quickenEvent(track.onReceiveRtp);
           track.onReceiveRtp.subscribe((rtp, ext) => source.forward(rtp, ext as Record<string, unknown> | undefined, Date.now()));
           source.sendPli = () => {
             const ssrc = track.ssrc ?? Number(Object.keys(t.receiver.trackBySSRC)[0]);
@@ -238,6 +236,7 @@ export class Participant {
     for (const m of mids.keys()) if (!seen.has(m)) throw new CallingError("bad-offer", `declared mid ${m} is not in the SDP`);
     this.releaseTcp = attachSharedTcp(pc, net);
     await pc.setLocalDescription(await pc.createAnswer());
+    quickenReceivePath(pc);
     const sdp = pc.localDescription!.sdp;
     if (this.grant.forceTcp) return onlyTcpCandidates(sdp);
     // werift carries on without UDP when the port cannot be bound (another program holds it).
@@ -348,6 +347,7 @@ export class Sfu {
     private readonly certs: CertificatePool,
     private readonly log: Logger,
   ) {
+    installRtpFastPath();
     // Speakers change without any signalling: re-decide slots a few times a second.
     this.timer = setInterval(() => {
       for (const c of this.calls.values()) c.allocate();
