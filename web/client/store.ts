@@ -131,11 +131,26 @@ function scheduleSave() {
   }, 250);
 }
 
-export async function saveNow() {
-  if (!vault || !client) return;
-  const data: SavedData = { conversations: conversations.value, messages: messages.value.filter((m) => m.status !== "sending"), usernames: usernames.value, roomFiles: roomFiles.value, ...(client.policy ? { policy: client.policy } : {}) };
-  await vault.put("device", client.exportState());
-  await vault.put("data", data);
+/** Saves run one after another: one still writing when the app locks must not meet a closed vault. */
+let saving: Promise<void> = Promise.resolve();
+
+export function saveNow(): Promise<void> {
+  saving = saving.then(save);
+  return saving;
+}
+
+async function save() {
+  // This save's vault and client, whatever lock() does meanwhile.
+  const v = vault;
+  const c = client;
+  if (!v || !c) return;
+  const data: SavedData = { conversations: conversations.value, messages: messages.value.filter((m) => m.status !== "sending"), usernames: usernames.value, roomFiles: roomFiles.value, ...(c.policy ? { policy: c.policy } : {}) };
+  try {
+    await v.put("device", c.exportState());
+    await v.put("data", data);
+  } catch (e) {
+    notice.value = `This device could not save its messages: ${e instanceof Error ? e.message : String(e)}`;
+  }
 }
 
 // ------------------------------------------------------------------ start-up
@@ -290,11 +305,16 @@ async function policyOrOffline(state: DeviceState): Promise<ClientPolicy> {
 export async function lock() {
   stopWatching();
   passwordOffer.value = null;
+  clearTimeout(saveTimer);
+  saveTimer = undefined;
   await saveNow();
-  await client?.close();
-  vault?.close();
+  // Gone from the module first, so nothing started meanwhile writes to a vault being closed.
+  const c = client;
+  const v = vault;
   client = null;
   vault = null;
+  await c?.close();
+  v?.close();
   clearInterval(ticker);
   conversations.value = [];
   messages.value = [];
