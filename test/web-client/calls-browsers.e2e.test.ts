@@ -11,7 +11,7 @@ import { callingService } from "../../src/calling/supervisor.ts";
 import { defaultSecurityGroup, updateSecurityGroupSettings } from "../../src/modules/security-groups/security-groups.service.ts";
 import { until } from "../messaging/world.ts";
 import { accessibilityProblems, screenshot } from "../support/browser.ts";
-import { pageErrors, startHarness, type Harness } from "./harness.ts";
+import { pageErrors, startHarness, type Harness, convButton, callBar, untilAsync } from "./harness.ts";
 
 let h: Harness;
 let alice: Page;
@@ -27,16 +27,7 @@ interface Stats {
   kinds: Record<Kind, { encrypted: number; decrypted: number }>;
 }
 const stats = (p: Page) => p.evaluate(() => (globalThis as unknown as { outpostCallStats: Stats }).outpostCallStats);
-async function untilAsync(cond: () => Promise<boolean>, what: string, timeoutMs: number) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for: ${what}`);
-    await Bun.sleep(100);
-  }
-}
-const callBar = (p: Page) => p.getByRole("region", { name: "Call" });
 const video = (p: Page, label: string) => callBar(p).locator(`video[aria-label="${label}"]`);
-const convButton = (p: Page, name: RegExp) => p.getByRole("navigation", { name: "Conversations" }).getByRole("button", { name });
 
 /** The labelled <video> shows decoded pictures: a size, and frames that keep coming. */
 async function plays(p: Page, label: string) {

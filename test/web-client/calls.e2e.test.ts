@@ -14,7 +14,7 @@ import { callingService } from "../../src/calling/supervisor.ts";
 import { toBase64url } from "../../src/crypto/index.ts";
 import { inbox, until } from "../messaging/world.ts";
 import { accessibilityProblems, screenshot } from "../support/browser.ts";
-import { pageErrors, startHarness, type Harness } from "./harness.ts";
+import { pageErrors, startHarness, type Harness, callBar, untilAsync } from "./harness.ts";
 
 let h: Harness;
 let alice: Page;
@@ -33,15 +33,6 @@ interface Stats {
 }
 const stats = (p: Page) => p.evaluate(() => (globalThis as unknown as { outpostCallStats: Stats }).outpostCallStats);
 const hex = (b: Uint8Array) => Buffer.from(b).toString("hex");
-/** Polls an asynchronous condition (page state) until it holds. */
-async function untilAsync(cond: () => Promise<boolean>, what: string, timeoutMs: number) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for: ${what}`);
-    await Bun.sleep(50);
-  }
-}
-const callBar = (p: Page) => p.getByRole("region", { name: "Call" });
 
 beforeAll(async () => {
   h = await startHarness(["alice", "bob"], {

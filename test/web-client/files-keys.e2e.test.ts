@@ -13,7 +13,7 @@ import { fileVaultContent } from "../../src/client/room-keys.ts";
 import { updateNetwork } from "../../src/modules/networks/networks.service.ts";
 import { inbox, until } from "../messaging/world.ts";
 import { accessibilityProblems, screenshot } from "../support/browser.ts";
-import { pageErrors, startHarness, type Harness } from "./harness.ts";
+import { pageErrors, startHarness, type Harness, convButton } from "./harness.ts";
 
 let h: Harness;
 let alice: Page, bob: Page, carol: Page;
@@ -28,7 +28,6 @@ afterAll(async () => {
 });
 
 const sha = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
-const convButton = (p: Page, name: string | RegExp) => p.getByRole("navigation", { name: "Conversations" }).getByRole("button", { name });
 const area = (p: Page) => p.getByRole("dialog");
 
 async function openFiles(p: Page, room: string | RegExp) {

@@ -12,7 +12,7 @@ import { MessageType } from "../../src/client/messages.ts";
 import { updateNetwork } from "../../src/modules/networks/networks.service.ts";
 import { inbox, until } from "../messaging/world.ts";
 import { accessibilityProblems } from "../support/browser.ts";
-import { pageErrors, startHarness, type Harness } from "./harness.ts";
+import { pageErrors, startHarness, type Harness, log, convButton } from "./harness.ts";
 
 let h: Harness;
 let alice: Page;
@@ -27,8 +27,6 @@ afterAll(async () => {
 });
 
 const sha = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
-const log = (p: Page) => p.getByRole("log", { name: "Messages" });
-const convButton = (p: Page, name: string | RegExp) => p.getByRole("navigation", { name: "Conversations" }).getByRole("button", { name });
 
 async function openDm(p: Page, username: string) {
   await p.getByRole("button", { name: "New message" }).click();

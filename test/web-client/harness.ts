@@ -1,6 +1,6 @@
 // Browser-client test harness: a messaging world (real server, network, users) and real
 // headless Chromium, one browser context per user (separate storage, like two devices).
-import type { Browser, BrowserContext, Page } from "playwright-core";
+import type { Browser, BrowserContext, Locator, Page } from "playwright-core";
 import { PASSWORD, startWorld, type World } from "../messaging/world.ts";
 import { launchBrowser } from "../support/browser.ts";
 
@@ -62,4 +62,23 @@ export async function startHarness(usernames: string[], opts: { world?: Paramete
 
 export function pageErrors(page: Page): string[] {
   return (page as Page & { errors?: string[] }).errors ?? [];
+}
+
+// Locators and steps every browser-client test uses.
+export const log = (p: Page): Locator => p.getByRole("log", { name: "Messages" });
+export const convButton = (p: Page, name: string | RegExp): Locator => p.getByRole("navigation", { name: "Conversations" }).getByRole("button", { name });
+export const callBar = (p: Page): Locator => p.getByRole("region", { name: "Call" });
+
+export async function send(p: Page, text: string) {
+  await p.getByLabel("Message", { exact: true }).fill(text);
+  await p.getByRole("button", { name: "Send", exact: true }).click();
+}
+
+/** Polls an asynchronous condition (page state) until it holds. */
+export async function untilAsync(cond: () => Promise<boolean>, what: string, timeoutMs: number) {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await cond())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for: ${what}`);
+    await Bun.sleep(50);
+  }
 }

@@ -5,7 +5,7 @@
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { inbox, until } from "../messaging/world.ts";
-import { pageErrors, startHarness, type Harness } from "./harness.ts";
+import { pageErrors, startHarness, type Harness, log, convButton, send } from "./harness.ts";
 
 let h: Harness;
 let alice: Page;
@@ -19,13 +19,7 @@ afterAll(async () => {
   await h?.close();
 });
 
-const log = (p: Page) => p.getByRole("log", { name: "Messages" });
-const convButton = (p: Page, name: string | RegExp) => p.getByRole("navigation", { name: "Conversations" }).getByRole("button", { name });
 
-async function send(p: Page, text: string) {
-  await p.getByLabel("Message", { exact: true }).fill(text);
-  await p.getByRole("button", { name: "Send", exact: true }).click();
-}
 
 async function openDm(p: Page, username: string) {
   await p.getByRole("button", { name: "New message" }).click();

@@ -10,7 +10,7 @@ import type { OutpostClient } from "../../src/client/client.ts";
 import type { ReceivedMessage } from "../../src/client/messages.ts";
 import { inbox, until } from "../messaging/world.ts";
 import { screenshot } from "../support/browser.ts";
-import { PASSWORD, pageErrors, startHarness, type Harness } from "./harness.ts";
+import { PASSWORD, pageErrors, startHarness, type Harness, log, convButton } from "./harness.ts";
 
 let h: Harness;
 let alice: Page;
@@ -29,8 +29,6 @@ afterAll(async () => {
   await h?.close();
 });
 
-const log = (p: Page) => p.getByRole("log", { name: "Messages" });
-const convButton = (p: Page, name: string | RegExp) => p.getByRole("navigation", { name: "Conversations" }).getByRole("button", { name });
 const texts = () => bobInbox.map((m) => (m.content as { text?: string } | null)?.text);
 
 describe("offline", () => {

@@ -9,7 +9,7 @@ import { defaultSecurityGroup, updateSecurityGroupSettings } from "../../src/mod
 import type { SecurityGroupSettings } from "../../src/modules/security-groups/settings.ts";
 import { files } from "../../src/client/files.ts";
 import { accessibilityProblems, screenshot } from "../support/browser.ts";
-import { PASSWORD, pageErrors, startHarness, type Harness } from "./harness.ts";
+import { convButton, PASSWORD, pageErrors, startHarness, type Harness } from "./harness.ts";
 
 let h: Harness;
 let original: SecurityGroupSettings;
@@ -190,13 +190,13 @@ describe("attachments", () => {
     const hank = await h.world.client("hank");
     const dm = await hank.openDirect({ username: "gina" });
     await files(hank).sendFile(dm.id, { name: "report.txt", bytes: new TextEncoder().encode("field report") });
-    await page.getByRole("navigation", { name: "Conversations" }).getByRole("button", { name: /hank/ }).click();
+    await convButton(page, /hank/).click();
     await page.getByText("report.txt").waitFor();
     await page.getByRole("button", { name: "Download" }).waitFor();
     try {
       await setMessaging({ maxUploadBytes: 1000 });
       await relock(page);
-      await page.getByRole("navigation", { name: "Conversations" }).getByRole("button", { name: /hank/ }).click();
+      await convButton(page, /hank/).click();
       const before = await page.locator(".file").count();
       await page.getByLabel("Attach a file").setInputFiles({ name: "big.bin", mimeType: "application/octet-stream", buffer: Buffer.alloc(2000, 7) });
       await page.getByRole("alert").filter({ hasText: "big.bin is 2.0 KB; your security group allows files of at most 1000 B." }).waitFor();
@@ -204,7 +204,7 @@ describe("attachments", () => {
 
       await setMessaging({ attachments: false });
       await relock(page);
-      await page.getByRole("navigation", { name: "Conversations" }).getByRole("button", { name: /hank/ }).click();
+      await convButton(page, /hank/).click();
       await page.getByText("Attachments are switched off for your security group.").waitFor();
       expect(await page.getByLabel("Attach a file").count()).toBe(0);
       expect(await page.getByRole("button", { name: "Download" }).count()).toBe(0);
@@ -240,7 +240,7 @@ describe("notifications", () => {
     };
     // On screen: nothing is announced.
     await jack.sendText(dm.id, "while you look");
-    await page.getByRole("navigation", { name: "Conversations" }).getByRole("button", { name: /jack/ }).waitFor();
+    await convButton(page, /jack/).waitFor();
     await page.waitForTimeout(300);
     expect(await shown()).toEqual([]);
 

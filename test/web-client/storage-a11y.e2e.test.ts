@@ -6,7 +6,7 @@ import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { defaultSecurityGroup, updateSecurityGroupSettings } from "../../src/modules/security-groups/security-groups.service.ts";
 import { accessibilityProblems, screenshot } from "../support/browser.ts";
-import { PASSWORD, pageErrors, startHarness, type Harness } from "./harness.ts";
+import { PASSWORD, pageErrors, startHarness, type Harness, log, convButton, send } from "./harness.ts";
 
 let h: Harness;
 let alice: Page;
@@ -20,12 +20,6 @@ afterAll(async () => {
   await h?.close();
 });
 
-const log = (p: Page) => p.getByRole("log", { name: "Messages" });
-const convButton = (p: Page, name: string | RegExp) => p.getByRole("navigation", { name: "Conversations" }).getByRole("button", { name });
-async function send(p: Page, text: string) {
-  await p.getByLabel("Message", { exact: true }).fill(text);
-  await p.getByRole("button", { name: "Send", exact: true }).click();
-}
 
 /** Every IndexedDB record of the page's origin, as the bytes a disk would hold (latin1 of buffers, JSON of the rest). */
 async function rawIndexedDb(p: Page): Promise<{ names: string[]; dump: string }> {

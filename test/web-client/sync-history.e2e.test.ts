@@ -7,7 +7,7 @@ import type { OutpostClient } from "../../src/client/client.ts";
 import type { ReceivedMessage } from "../../src/client/messages.ts";
 import { inbox, until } from "../messaging/world.ts";
 import { screenshot } from "../support/browser.ts";
-import { PASSWORD, pageErrors, startHarness, type Harness } from "./harness.ts";
+import { PASSWORD, pageErrors, startHarness, type Harness, log, convButton } from "./harness.ts";
 
 let h: Harness;
 let first: Page;
@@ -23,8 +23,6 @@ afterAll(async () => {
   await h?.close();
 });
 
-const log = (p: Page) => p.getByRole("log", { name: "Messages" });
-const convButton = (p: Page, name: string | RegExp) => p.getByRole("navigation", { name: "Conversations" }).getByRole("button", { name });
 const texts = () => bobInbox.map((m) => (m.content as { text?: string } | null)?.text);
 
 describe("history on a newly synced device", () => {
