@@ -63,3 +63,14 @@ export function fileSize(n: number): string {
   if (n < 1024 ** 3) return `${(n / 1024 / 1024).toFixed(1)} MB`;
   return `${(n / 1024 ** 3).toFixed(2)} GB`;
 }
+
+/**
+ * Why the security group refuses this upload, said before anything is encrypted or sent (the
+ * server refuses it anyway); null when it may go.
+ */
+export function uploadRefusal(f: File, policy: { attachments: boolean; maxUploadBytes: number } | undefined): string | null {
+  if (!policy) return null;
+  if (!policy.attachments) return "Attachments are switched off for your security group.";
+  if (f.size > policy.maxUploadBytes) return `${f.name} is ${fileSize(f.size)}; your security group allows files of at most ${fileSize(policy.maxUploadBytes)}.`;
+  return null;
+}

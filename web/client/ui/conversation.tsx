@@ -30,7 +30,7 @@ import {
   type Conversation,
   type LocalMessage,
 } from "../store.ts";
-import { clock, duration, errorMessage, ErrorText, fileSize } from "./common.tsx";
+import { clock, duration, errorMessage, ErrorText, fileSize, uploadRefusal } from "./common.tsx";
 import { ConversationSettings, VerifyDialog } from "./dialogs.tsx";
 import { CallBar, CallButton } from "./call.tsx";
 import { FilesArea } from "./files-area.tsx";
@@ -396,11 +396,9 @@ function Composer(props: { conversation: Conversation }) {
                 const f = input.files?.[0];
                 input.value = "";
                 if (!f) return;
-                // Said before anything is encrypted or sent (the server would refuse it anyway).
-                const max = policy.value?.maxUploadBytes;
-                if (max !== undefined && f.size > max) return setError(`${f.name} is ${fileSize(f.size)}; your security group allows files of at most ${fileSize(max)}.`);
-                setError(null);
-                void sendFile(c.id, f);
+                const refused = uploadRefusal(f, policy.value);
+                setError(refused);
+                if (!refused) void sendFile(c.id, f);
               }}
             />
           </label>

@@ -4,8 +4,8 @@
 // folders, rename and delete. Entry names are visible to the server, contents are not. A file
 // whose key this device lacks (added before it joined) is asked for from the room's members.
 import { useEffect, useRef, useState } from "preact/hooks";
-import { deleteRoomEntry, downloadRoomFile, listRoomEntries, me, newRoomFolder, renameRoomEntry, requestRoomKeys, roomFiles, uploadToRoom, type Conversation, type RoomFileEntry } from "../store.ts";
-import { ErrorText, errorMessage, fileSize, Modal } from "./common.tsx";
+import { deleteRoomEntry, downloadRoomFile, listRoomEntries, me, newRoomFolder, policy, renameRoomEntry, requestRoomKeys, roomFiles, uploadToRoom, type Conversation, type RoomFileEntry } from "../store.ts";
+import { ErrorText, errorMessage, fileSize, Modal, uploadRefusal } from "./common.tsx";
 
 export function FilesArea(props: { conversation: Conversation; onClose: () => void }) {
   const c = props.conversation;
@@ -84,7 +84,10 @@ export function FilesArea(props: { conversation: Conversation; onClose: () => vo
                 const input = e.currentTarget as HTMLInputElement;
                 const f = input.files?.[0];
                 input.value = "";
-                if (f) void act(() => uploadToRoom(c.id, f, parentId, (value) => setProgress({ label: `Uploading ${f.name}`, value })))();
+                if (!f) return;
+                const refused = uploadRefusal(f, policy.value);
+                if (refused) return setError(refused);
+                void act(() => uploadToRoom(c.id, f, parentId, (value) => setProgress({ label: `Uploading ${f.name}`, value })))();
               }}
             />
           </label>
